@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * conf.h: the configuration of a running turnpiked, and the one table of
+ * keys that drives parsing, validation, "turnpiked -t", the reload rules,
+ * the man page and the sample config.
+ *
+ * Pure: conf_load() reads a file and fills a struct; it opens no socket and
+ * logs nothing.  Errors come back as "file:line: what is wrong".
+ */
+#ifndef TURNPIKE_CONF_H
+#define TURNPIKE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CONF_MAX_LISTEN 16
+#define CONF_ERRLEN     512
+
+/* A list of listening addresses ("ip:port" / "[ipv6]:port"). */
+struct conf_addrs {
+	unsigned int n;
+	struct sockaddr_storage addr[CONF_MAX_LISTEN];
+};
+
+/*
+ * Everything the daemon reads from its file.  Each field is one row of the
+ * key table in conf.c; a new key is a field here and a row there.
+ */
+struct conf {
+	char *path;
+
+	/* daemon */
+	char *user;
+	char *group;
+
+	/* log */
+	int log_level;    /* enum log_level */
+	int log_target;   /* enum log_target */
+	int log_facility; /* index into conf_facility_values */
+
+	/* listen */
+	struct conf_addrs listen_udp;
+	struct conf_addrs listen_tcp;
+
+	/* stun */
+	bool stun_rfc3489;
+
+	/* stream */
+	int stream_max_connections;
+	int stream_idle_timeout;
+	int stream_max_buffer;
+};
+
+/* conf.c */
+
+/*
+ * Read and validate a config file.  Returns a new struct conf, owned by the
+ * caller and released with conf_free(), or NULL with "file:line: reason"
+ * in err (CONF_ERRLEN bytes).  A NULL path loads the built-in defaults.
+ */
+struct conf *conf_load(const char *path, char *err, size_t errlen);
+void conf_free(struct conf *conf);
+
+/* Print every key with its effective value, in the file's own syntax. */
+void conf_print(FILE *fp, const struct conf *conf);
+
+/*
+ * After a reload: for each key that only takes effect at start (listeners,
+ * user) and differs between the running config old and the new one, call
+ * report and give new the running value, so that new describes what is
+ * really in force.  Returns how many keys were carried.
+ */
+int conf_carry_restart_keys(struct conf *new, struct conf *old,
+			    void (*report)(const char *key, void *arg),
+			    void *arg);
+
+/* The syslog facility for conf->log_facility. */
+int conf_syslog_facility(const struct conf *conf);
+
+#endif /* TURNPIKE_CONF_H */

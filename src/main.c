@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * main.c: turnpiked's entry point.  It reads the command line and the
+ * config, binds every listener, gives up root, tells systemd it is ready
+ * and runs the one event loop until SIGTERM or SIGINT.  SIGHUP reloads the
+ * config: a new one that fails to load is refused and the running one
+ * stays.  Modules are opened here in order and closed in reverse.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "notify.h"
+#include "privs.h"
+#include "server.h"
+#include "stream.h"
+#include "turnpiked.h"
+#include "udp.h"
+
+#ifndef TURNPIKE_CONFIG_FILE
+#define TURNPIKE_CONFIG_FILE "/etc/turnpike/turnpike.conf"
+#endif
+
+static noreturn void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+		"usage: turnpiked [-dhtvV] [-c file]\n"
+		"  -c file  read this config file (default %s)\n"
+		"  -t       check the config and exit; with -v also print it\n"
+		"  -d       log to stderr, whatever log.target says\n"
+		"  -v       log at debug level, whatever log.level says\n"
+		"  -V       print the version and exit\n"
+		"  -h       print this help and exit\n",
+		TURNPIKE_CONFIG_FILE);
+	exit(status);
+}
+
+static void
+version(void)
+{
+	printf("turnpiked %s (libevent %s, %s%s)\n", PACKAGE_VERSION,
+	       event_get_version(), "OpenSSL",
+#ifdef HAVE_LIBSYSTEMD
+	       ", systemd"
+#else
+	       ""
+#endif
+	);
+}
+
+/* Apply the log settings of conf, as overridden by -d and -v. */
+static void
+apply_log(struct turnpiked *d, const struct conf *conf)
+{
+	log_init(d->log_debug ? LOG_LEVEL_DEBUG : conf->log_level,
+		 d->log_stderr ? LOG_TARGET_STDERR : conf->log_target,
+		 conf_syslog_facility(conf));
+}
+
+static void
+reload_report_cb(const char *key, void *arg)
+{
+	log_warnx("reload: %s changed; it takes effect after a restart", key);
+}
+
+/*
+ * SIGHUP: load the file again.  On success the new config replaces the
+ * old one whole, except for keys that need a restart, which keep their
+ * running values (conf_carry_restart_keys logs each).  On failure the
+ * running config stays and the reason is logged.
+ */
+static void
+reload(struct turnpiked *d)
+{
+	char err[CONF_ERRLEN];
+	struct conf *conf;
+
+	notify_reloading();
+	if ((conf = conf_load(d->conf_path, err, sizeof(err))) == NULL) {
+		log_error(
+			"reload failed, keeping the running configuration: %s",
+			err);
+		notify_status(
+			"reload failed; running the previous configuration");
+		notify_ready();
+		return;
+	}
+	conf_carry_restart_keys(conf, d->conf, reload_report_cb, NULL);
+	apply_log(d, conf);
+	d->server.conf = conf;
+	conf_free(d->conf);
+	d->conf = conf;
+	log_info("configuration reloaded from %s", d->conf_path);
+	notify_ready();
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct turnpiked *d = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		reload(d);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s received, stopping",
+			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		notify_stopping();
+		event_base_loopbreak(d->base);
+		break;
+	}
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_watchdog();
+}
+
+static void
+signals_open(struct turnpiked *d)
+{
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_term = evsignal_new(d->base, SIGTERM, signal_cb, d);
+	d->sig_int = evsignal_new(d->base, SIGINT, signal_cb, d);
+	d->sig_hup = evsignal_new(d->base, SIGHUP, signal_cb, d);
+	if (d->sig_term == NULL || d->sig_int == NULL || d->sig_hup == NULL ||
+	    evsignal_add(d->sig_term, NULL) == -1 ||
+	    evsignal_add(d->sig_int, NULL) == -1 ||
+	    evsignal_add(d->sig_hup, NULL) == -1)
+		fatalx("cannot install signal handlers");
+}
+
+/* Ping systemd's watchdog at half the interval it asked for. */
+static void
+watchdog_open(struct turnpiked *d)
+{
+	uint64_t usec = notify_watchdog_usec();
+	struct timeval tv;
+
+	if (usec == 0)
+		return;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	d->watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
+	if (d->watchdog == NULL || event_add(d->watchdog, &tv) == -1)
+		fatalx("cannot start the watchdog timer");
+	log_debug("systemd watchdog: pinging every %llu ms",
+		  (unsigned long long)usec / 1000);
+}
+
+static void
+daemon_close(struct turnpiked *d)
+{
+	if (d->watchdog != NULL)
+		event_free(d->watchdog);
+	stream_close(d->stream);
+	udp_close(d->udp);
+	if (d->sig_hup != NULL)
+		event_free(d->sig_hup);
+	if (d->sig_int != NULL)
+		event_free(d->sig_int);
+	if (d->sig_term != NULL)
+		event_free(d->sig_term);
+	event_base_free(d->base);
+	conf_free(d->conf);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct turnpiked d;
+	char err[CONF_ERRLEN];
+	bool check = false;
+	int ch;
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = TURNPIKE_CONFIG_FILE;
+	while ((ch = getopt(argc, argv, "c:dhtvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			d.conf_path = optarg;
+			break;
+		case 'd':
+			d.log_stderr = true;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 't':
+			check = true;
+			break;
+		case 'v':
+			d.log_debug = true;
+			break;
+		case 'V':
+			version();
+			return 0;
+		default:
+			usage(stderr, 2);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 2);
+
+	if ((d.conf = conf_load(d.conf_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		if (d.log_debug)
+			conf_print(stdout, d.conf);
+		printf("configuration OK\n");
+		conf_free(d.conf);
+		return 0;
+	}
+	apply_log(&d, d.conf);
+
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	d.server.conf = d.conf;
+	d.server.stats = &d.stats;
+	signals_open(&d);
+	if ((d.udp = udp_open(d.base, &d.conf->listen_udp, &d.server)) == NULL)
+		fatalx("cannot open the udp listeners");
+	if ((d.stream = stream_open(d.base, &d.conf->listen_tcp, &d.server)) ==
+	    NULL)
+		fatalx("cannot open the tcp listeners");
+
+	if (privs_drop(d.conf->user, d.conf->group, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (geteuid() == 0)
+		log_warnx("running as root: set daemon.user");
+
+	watchdog_open(&d);
+	log_info("turnpiked %s ready", PACKAGE_VERSION);
+	notify_ready();
+	if (event_base_dispatch(d.base) == -1)
+		log_error("event loop failed");
+
+	daemon_close(&d);
+	log_info("stopped");
+	return 0;
+}

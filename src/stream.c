@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * stream.c: STUN over TCP.
+ *
+ * A listener accepts while fewer than stream.max_connections are open and
+ * gives each connection a bufferevent.  The read callback cuts frames with
+ * stun_frame_len(), several from one read or one across many, and passes
+ * each to server_handle(); answers are queued on the bufferevent.  A frame
+ * that is neither STUN nor ChannelData, or longer than SERVER_MAX_MESSAGE,
+ * cannot be skipped on a stream, so the connection is closed.  The idle
+ * timer is re-armed only by a complete message, so a client dripping one
+ * byte at a time cannot hold a connection open.  A client that does not
+ * read its answers is closed once stream.max_buffer bytes wait for it.
+ * stream_conn_close() is the one place a connection is torn down.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+#include "sock.h"
+#include "stream.h"
+#include "stun.h"
+
+struct stream_set;
+
+struct stream_conn {
+	LIST_ENTRY(stream_conn) entry;
+	struct stream_set *set;
+	struct bufferevent *bev;
+	struct event *idle;
+	struct sockaddr_storage peer;
+	struct sockaddr_storage local;
+};
+
+struct stream_listener {
+	struct evconnlistener *lev;
+	struct sockaddr_storage addr;
+	struct stream_set *set;
+};
+
+struct stream_set {
+	struct event_base *base;
+	struct server *srv;
+	unsigned int n;
+	struct stream_listener listeners[CONF_MAX_LISTEN];
+	LIST_HEAD(, stream_conn) conns;
+	unsigned int nconns;
+	bool full_logged; /* the limit warning is logged once per episode */
+};
+
+static struct stats_transport_counters *
+stream_counters(struct stream_set *set)
+{
+	return &set->srv->stats->transport[STATS_TCP];
+}
+
+/* Tear a connection down: the only place that does. */
+static void
+stream_conn_close(struct stream_conn *c)
+{
+	struct stream_set *set = c->set;
+
+	LIST_REMOVE(c, entry);
+	set->nconns--;
+	stream_counters(set)->conns_open--;
+	if (set->full_logged &&
+	    set->nconns <
+		    (unsigned int)set->srv->conf->stream_max_connections) {
+		set->full_logged = false;
+		log_info("tcp: below the connection limit again");
+	}
+	event_free(c->idle);
+	bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE closes the socket */
+	free(c);
+}
+
+static void
+stream_idle_arm(struct stream_conn *c)
+{
+	struct timeval tv = { c->set->srv->conf->stream_idle_timeout, 0 };
+
+	event_add(c->idle, &tv);
+}
+
+static uint64_t
+stream_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Handle every complete frame in the input buffer.  Returns 0, or -1 when
+ * the connection must be closed (the reason already counted).
+ */
+static int
+stream_frames(struct stream_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct stats_transport_counters *tc = stream_counters(c->set);
+	struct server *srv = c->set->srv;
+	uint8_t head[4], answer[SERVER_MAX_MESSAGE];
+
+	for (;;) {
+		size_t avail = evbuffer_get_length(in), ans;
+		struct server_msg m;
+		uint8_t *frame;
+		long flen;
+
+		if (evbuffer_copyout(in, head, sizeof(head)) <
+		    (ev_ssize_t)sizeof(head))
+			return 0;
+		flen = stun_frame_len(head, sizeof(head));
+		if (flen < 0 || flen > SERVER_MAX_MESSAGE) {
+			tc->conns_garbage_closed++;
+			return -1;
+		}
+		if (avail < (size_t)flen)
+			return 0;
+		if ((frame = evbuffer_pullup(in, flen)) == NULL)
+			return -1;
+
+		tc->rx_packets++;
+		tc->rx_bytes += (uint64_t)flen;
+		m.data = frame;
+		m.len = (size_t)flen;
+		m.peer = (struct sockaddr *)&c->peer;
+		m.local = (struct sockaddr *)&c->local;
+		m.transport = SERVER_TCP;
+		m.now_ms = stream_now_ms();
+		ans = server_handle(srv, &m, answer, sizeof(answer));
+		evbuffer_drain(in, (size_t)flen);
+		stream_idle_arm(c);
+		if (ans == 0)
+			continue;
+		if (evbuffer_get_length(out) + ans >
+		    (size_t)srv->conf->stream_max_buffer) {
+			tc->conns_overflow_closed++;
+			return -1;
+		}
+		bufferevent_write(c->bev, answer, ans);
+		tc->tx_packets++;
+		tc->tx_bytes += ans;
+	}
+}
+
+static void
+stream_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct stream_conn *c = arg;
+	char name[ADDR_STRLEN];
+
+	if (stream_frames(c) == -1) {
+		log_debug("tcp %s: closing: unframeable or unread input",
+			  addr_str((struct sockaddr *)&c->peer, name,
+				   sizeof(name)));
+		stream_conn_close(c);
+	}
+}
+
+static void
+stream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	/* EOF or an error: nothing more can be read or answered. */
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		stream_conn_close(c);
+}
+
+static void
+stream_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	stream_counters(c->set)->conns_idle_closed++;
+	stream_conn_close(c);
+}
+
+static void
+stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+		 struct sockaddr *sa, int salen, void *arg)
+{
+	struct stream_listener *l = arg;
+	struct stream_set *set = l->set;
+	struct stats_transport_counters *tc = stream_counters(set);
+	struct stream_conn *c;
+	socklen_t len = sizeof(c->local);
+
+	if (set->nconns >=
+	    (unsigned int)set->srv->conf->stream_max_connections) {
+		tc->conns_rejected++;
+		if (!set->full_logged) {
+			set->full_logged = true;
+			log_warnx("tcp: %d connections open, the limit "
+				  "(stream.max_connections); refusing new ones",
+				  set->srv->conf->stream_max_connections);
+		}
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->set = set;
+	memcpy(&c->peer, sa,
+	       (size_t)salen < sizeof(c->peer) ? (size_t)salen
+					       : sizeof(c->peer));
+	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
+		memcpy(&c->local, &l->addr, sizeof(c->local));
+	c->bev = bufferevent_socket_new(set->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->idle = evtimer_new(set->base, stream_idle_cb, c);
+	if (c->bev == NULL || c->idle == NULL) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->idle != NULL)
+			event_free(c->idle);
+		free(c);
+		return;
+	}
+	/* Read no more than one largest frame past what is buffered. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * SERVER_MAX_MESSAGE);
+	bufferevent_setcb(c->bev, stream_read_cb, NULL, stream_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	LIST_INSERT_HEAD(&set->conns, c, entry);
+	set->nconns++;
+	tc->conns_open++;
+	tc->conns_total++;
+	stream_idle_arm(c);
+}
+
+static void
+stream_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	/* EMFILE and friends: the listener retries on the next readiness. */
+	log_debug("tcp: accept: %s", strerror(errno));
+}
+
+struct stream_set *
+stream_open(struct event_base *base, const struct conf_addrs *addrs,
+	    struct server *srv)
+{
+	struct stream_set *set;
+	char name[ADDR_STRLEN];
+
+	if ((set = calloc(1, sizeof(*set))) == NULL) {
+		log_warn("tcp");
+		return NULL;
+	}
+	set->base = base;
+	set->srv = srv;
+	LIST_INIT(&set->conns);
+	for (unsigned int i = 0; i < addrs->n; i++) {
+		const struct sockaddr *sa =
+			(const struct sockaddr *)&addrs->addr[i];
+		struct stream_listener *l = &set->listeners[set->n];
+		int fd;
+
+		addr_str(sa, name, sizeof(name));
+		if ((fd = sock_bind(sa, SOCK_STREAM)) == -1) {
+			if (sock_family_missing(errno)) {
+				log_warn("tcp %s skipped", name);
+				continue;
+			}
+			log_warn("cannot listen on tcp %s", name);
+			stream_close(set);
+			return NULL;
+		}
+		memcpy(&l->addr, sa, sizeof(l->addr));
+		l->set = set;
+		l->lev = evconnlistener_new(base, stream_accept_cb, l,
+					    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		if (l->lev == NULL) {
+			log_warnx("tcp %s: cannot watch the socket", name);
+			close(fd);
+			stream_close(set);
+			return NULL;
+		}
+		evconnlistener_set_error_cb(l->lev, stream_accept_error_cb);
+		set->n++;
+		log_info("listening on tcp %s", name);
+	}
+	return set;
+}
+
+void
+stream_close(struct stream_set *set)
+{
+	if (set == NULL)
+		return;
+	while (!LIST_EMPTY(&set->conns))
+		stream_conn_close(LIST_FIRST(&set->conns));
+	for (unsigned int i = 0; i < set->n; i++)
+		evconnlistener_free(set->listeners[i].lev);
+	free(set);
+}

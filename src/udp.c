@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * udp.c: the UDP listeners.
+ *
+ * Each socket is read in batches of UDP_BATCH datagrams with recvmmsg();
+ * every datagram goes through server_handle() and the answers of one batch
+ * leave in one sendmmsg().  IP_PKTINFO / IPV6_PKTINFO give each datagram's
+ * destination address, and the answer is sent from it, so that a wildcard
+ * listener on a multi-homed host answers from the address the client used.
+ * The buffers are static: one thread, and the packet path allocates
+ * nothing.  Not for protocol logic: that is server.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+#include "sock.h"
+#include "udp.h"
+
+#define UDP_BATCH 32
+/* One byte more than we accept, so that a larger datagram shows. */
+#define UDP_SLOT (SERVER_MAX_MESSAGE + 1)
+#define UDP_CMSG_SPACE                                                         \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) >                              \
+			 CMSG_SPACE(sizeof(struct in_pktinfo))                 \
+		 ? CMSG_SPACE(sizeof(struct in6_pktinfo))                      \
+		 : CMSG_SPACE(sizeof(struct in_pktinfo)))
+
+struct udp_listener {
+	int fd;
+	struct sockaddr_storage addr;
+	struct event *ev;
+	struct server *srv;
+};
+
+struct udp_set {
+	unsigned int n;
+	struct udp_listener listeners[CONF_MAX_LISTEN];
+};
+
+/* The batch buffers, shared by every listener: one thread reads at once. */
+static struct {
+	uint8_t in[UDP_BATCH][UDP_SLOT];
+	uint8_t out[UDP_BATCH][SERVER_MAX_MESSAGE];
+	struct sockaddr_storage from[UDP_BATCH];
+	struct sockaddr_storage to[UDP_BATCH];
+	union {
+		char buf[UDP_CMSG_SPACE];
+		struct cmsghdr align;
+	} in_cmsg[UDP_BATCH], out_cmsg[UDP_BATCH];
+	struct iovec in_iov[UDP_BATCH], out_iov[UDP_BATCH];
+	struct mmsghdr in_msg[UDP_BATCH], out_msg[UDP_BATCH];
+} udp_batch;
+
+static uint64_t
+udp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read the destination address of a received datagram from its control
+ * messages into to (port from the listener), and write the control message
+ * that makes the answer leave from that address into ctl.  Returns the
+ * length of the control message written.
+ */
+static size_t
+udp_pktinfo(const struct udp_listener *l, struct msghdr *in,
+	    struct sockaddr_storage *to, void *ctl)
+{
+	struct cmsghdr *c;
+
+	memcpy(to, &l->addr, sizeof(*to));
+	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			struct cmsghdr *o = ctl;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)to)->sin_addr = pi.ipi_addr;
+			pi.ipi_spec_dst = pi.ipi_addr;
+			pi.ipi_ifindex = 0;
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			struct cmsghdr *o = ctl;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in6 *)to)->sin6_addr = pi.ipi6_addr;
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+static void
+udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_listener *l = arg;
+	struct stats_transport_counters *tc =
+		&l->srv->stats->transport[STATS_UDP];
+	uint64_t now = udp_now_ms();
+	int got, nout, sent;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *h = &udp_batch.in_msg[i].msg_hdr;
+
+		udp_batch.in_iov[i].iov_base = udp_batch.in[i];
+		udp_batch.in_iov[i].iov_len = UDP_SLOT;
+		h->msg_name = &udp_batch.from[i];
+		h->msg_namelen = sizeof(udp_batch.from[i]);
+		h->msg_iov = &udp_batch.in_iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = udp_batch.in_cmsg[i].buf;
+		h->msg_controllen = sizeof(udp_batch.in_cmsg[i].buf);
+		h->msg_flags = 0;
+	}
+	got = recvmmsg(fd, udp_batch.in_msg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (got <= 0) {
+		if (got == -1 && errno != EAGAIN && errno != EINTR)
+			log_debug("udp: recvmmsg: %s", strerror(errno));
+		return;
+	}
+
+	nout = 0;
+	for (int i = 0; i < got; i++) {
+		struct msghdr *h = &udp_batch.in_msg[i].msg_hdr;
+		struct msghdr *o = &udp_batch.out_msg[nout].msg_hdr;
+		struct server_msg m;
+		size_t len = udp_batch.in_msg[i].msg_len, ctl, ans;
+
+		tc->rx_packets++;
+		tc->rx_bytes += len;
+		if (h->msg_flags & MSG_TRUNC || len > SERVER_MAX_MESSAGE) {
+			l->srv->stats->drop_oversized++;
+			continue;
+		}
+		ctl = udp_pktinfo(l, h, &udp_batch.to[i],
+				  udp_batch.out_cmsg[nout].buf);
+		m.data = udp_batch.in[i];
+		m.len = len;
+		m.peer = (struct sockaddr *)&udp_batch.from[i];
+		m.local = (struct sockaddr *)&udp_batch.to[i];
+		m.transport = SERVER_UDP;
+		m.now_ms = now;
+		ans = server_handle(l->srv, &m, udp_batch.out[nout],
+				    sizeof(udp_batch.out[nout]));
+		if (ans == 0)
+			continue;
+		udp_batch.out_iov[nout].iov_base = udp_batch.out[nout];
+		udp_batch.out_iov[nout].iov_len = ans;
+		o->msg_name = &udp_batch.from[i];
+		o->msg_namelen = h->msg_namelen;
+		o->msg_iov = &udp_batch.out_iov[nout];
+		o->msg_iovlen = 1;
+		o->msg_control = ctl ? udp_batch.out_cmsg[nout].buf : NULL;
+		o->msg_controllen = ctl;
+		o->msg_flags = 0;
+		nout++;
+	}
+
+	for (int done = 0; done < nout; done += sent) {
+		sent = sendmmsg(fd, udp_batch.out_msg + done,
+				(unsigned int)(nout - done), MSG_DONTWAIT);
+		if (sent <= 0) {
+			/* The kernel refused one: count it and skip it. */
+			l->srv->stats->drop_send_failed++;
+			sent = 1;
+			continue;
+		}
+		for (int i = done; i < done + sent; i++) {
+			tc->tx_packets++;
+			tc->tx_bytes += udp_batch.out_msg[i].msg_len;
+		}
+	}
+}
+
+struct udp_set *
+udp_open(struct event_base *base, const struct conf_addrs *addrs,
+	 struct server *srv)
+{
+	struct udp_set *set;
+	char name[ADDR_STRLEN];
+
+	if ((set = calloc(1, sizeof(*set))) == NULL) {
+		log_warn("udp");
+		return NULL;
+	}
+	for (unsigned int i = 0; i < addrs->n; i++) {
+		const struct sockaddr *sa =
+			(const struct sockaddr *)&addrs->addr[i];
+		struct udp_listener *l = &set->listeners[set->n];
+
+		addr_str(sa, name, sizeof(name));
+		if ((l->fd = sock_bind(sa, SOCK_DGRAM)) == -1) {
+			if (sock_family_missing(errno)) {
+				log_warn("udp %s skipped", name);
+				continue;
+			}
+			log_warn("cannot listen on udp %s", name);
+			udp_close(set);
+			return NULL;
+		}
+		memcpy(&l->addr, sa, sizeof(l->addr));
+		l->srv = srv;
+		l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST,
+				  udp_read_cb, l);
+		if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
+			log_warnx("udp %s: cannot watch the socket", name);
+			if (l->ev != NULL)
+				event_free(l->ev);
+			close(l->fd);
+			udp_close(set);
+			return NULL;
+		}
+		set->n++;
+		log_info("listening on udp %s", name);
+	}
+	return set;
+}
+
+void
+udp_close(struct udp_set *set)
+{
+	if (set == NULL)
+		return;
+	for (unsigned int i = 0; i < set->n; i++) {
+		event_free(set->listeners[i].ev);
+		close(set->listeners[i].fd);
+	}
+	free(set);
+}

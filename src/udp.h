@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * udp.h: the UDP listeners.  Each one is a socket read in batches with
+ * recvmmsg() when libevent says it is readable; answers go back in one
+ * sendmmsg() per batch, from the address the request was sent to.
+ */
+#ifndef TURNPIKE_UDP_H
+#define TURNPIKE_UDP_H
+
+struct event_base;
+struct conf_addrs;
+struct server;
+struct udp_set;
+
+/* udp.c */
+
+/*
+ * Bind a socket for each address and start reading.  Returns a set owned
+ * by the caller (release with udp_close()), or NULL after logging why; a
+ * family the kernel does not support (no IPv6) is skipped with a warning.
+ */
+struct udp_set *udp_open(struct event_base *base,
+			 const struct conf_addrs *addrs, struct server *srv);
+void udp_close(struct udp_set *set);
+
+#endif /* TURNPIKE_UDP_H */
