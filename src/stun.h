@@ -27,89 +27,89 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *                RFC 8489 section 5: the STUN header
  */
-#define STUN_HEADER_SIZE 20
-#define STUN_MAGIC_COOKIE 0x2112A442u
-#define STUN_TID_SIZE 12
-#define STUN_MAX_ATTRS 40 /* attributes kept per parsed message */
+#define STUN_HEADER_SIZE      20
+#define STUN_MAGIC_COOKIE     0x2112A442u
+#define STUN_TID_SIZE         12
+#define STUN_MAX_ATTRS        40 /* attributes kept per parsed message */
 #define STUN_MAX_MESSAGE_SIZE (STUN_HEADER_SIZE + 0xFFFF)
 
 /* Message classes, already shifted into their bits of the type field. */
-#define STUN_CLASS_REQUEST 0x0000
+#define STUN_CLASS_REQUEST    0x0000
 #define STUN_CLASS_INDICATION 0x0010
-#define STUN_CLASS_SUCCESS 0x0100
-#define STUN_CLASS_ERROR 0x0110
-#define STUN_CLASS_MASK 0x0110
+#define STUN_CLASS_SUCCESS    0x0100
+#define STUN_CLASS_ERROR      0x0110
+#define STUN_CLASS_MASK       0x0110
 
 /* Methods (RFC 8489 section 18.2, RFC 8656 section 17). */
-#define STUN_METHOD_BINDING 0x001
-#define STUN_METHOD_ALLOCATE 0x003
-#define STUN_METHOD_REFRESH 0x004
-#define STUN_METHOD_SEND 0x006
-#define STUN_METHOD_DATA 0x007
+#define STUN_METHOD_BINDING           0x001
+#define STUN_METHOD_ALLOCATE          0x003
+#define STUN_METHOD_REFRESH           0x004
+#define STUN_METHOD_SEND              0x006
+#define STUN_METHOD_DATA              0x007
 #define STUN_METHOD_CREATE_PERMISSION 0x008
-#define STUN_METHOD_CHANNEL_BIND 0x009
+#define STUN_METHOD_CHANNEL_BIND      0x009
 
 /* Attributes (RFC 8489 section 18.3, RFC 8656 section 18). */
-#define STUN_ATTR_MAPPED_ADDRESS 0x0001
-#define STUN_ATTR_CHANGE_REQUEST 0x0003 /* RFC 5780, RFC 3489 */
-#define STUN_ATTR_USERNAME 0x0006
-#define STUN_ATTR_MESSAGE_INTEGRITY 0x0008
-#define STUN_ATTR_ERROR_CODE 0x0009
-#define STUN_ATTR_UNKNOWN_ATTRIBUTES 0x000A
-#define STUN_ATTR_CHANNEL_NUMBER 0x000C
-#define STUN_ATTR_LIFETIME 0x000D
-#define STUN_ATTR_XOR_PEER_ADDRESS 0x0012
-#define STUN_ATTR_DATA 0x0013
-#define STUN_ATTR_REALM 0x0014
-#define STUN_ATTR_NONCE 0x0015
-#define STUN_ATTR_XOR_RELAYED_ADDRESS 0x0016
-#define STUN_ATTR_REQUESTED_ADDRESS_FAMILY 0x0017
-#define STUN_ATTR_EVEN_PORT 0x0018
-#define STUN_ATTR_REQUESTED_TRANSPORT 0x0019
-#define STUN_ATTR_DONT_FRAGMENT 0x001A
-#define STUN_ATTR_MESSAGE_INTEGRITY_SHA256 0x001C
-#define STUN_ATTR_PASSWORD_ALGORITHM 0x001D
-#define STUN_ATTR_USERHASH 0x001E
-#define STUN_ATTR_XOR_MAPPED_ADDRESS 0x0020
-#define STUN_ATTR_RESERVATION_TOKEN 0x0022
-#define STUN_ATTR_PRIORITY 0x0024	 /* RFC 8445 */
-#define STUN_ATTR_USE_CANDIDATE 0x0025 /* RFC 8445 */
-#define STUN_ATTR_PADDING 0x0026	 /* RFC 5780 */
-#define STUN_ATTR_RESPONSE_PORT 0x0027 /* RFC 5780 */
-#define STUN_ATTR_PASSWORD_ALGORITHMS 0x8002
-#define STUN_ATTR_ALTERNATE_DOMAIN 0x8003
-#define STUN_ATTR_SOFTWARE 0x8022
-#define STUN_ATTR_ALTERNATE_SERVER 0x8023
-#define STUN_ATTR_FINGERPRINT 0x8028
-#define STUN_ATTR_ICE_CONTROLLED 0x8029  /* RFC 8445 */
-#define STUN_ATTR_ICE_CONTROLLING 0x802A /* RFC 8445 */
-#define STUN_ATTR_RESPONSE_ORIGIN 0x802B /* RFC 5780 */
-#define STUN_ATTR_OTHER_ADDRESS 0x802C	 /* RFC 5780 */
+#define STUN_ATTR_MAPPED_ADDRESS            0x0001
+#define STUN_ATTR_CHANGE_REQUEST            0x0003 /* RFC 5780, RFC 3489 */
+#define STUN_ATTR_USERNAME                  0x0006
+#define STUN_ATTR_MESSAGE_INTEGRITY         0x0008
+#define STUN_ATTR_ERROR_CODE                0x0009
+#define STUN_ATTR_UNKNOWN_ATTRIBUTES        0x000A
+#define STUN_ATTR_CHANNEL_NUMBER            0x000C
+#define STUN_ATTR_LIFETIME                  0x000D
+#define STUN_ATTR_XOR_PEER_ADDRESS          0x0012
+#define STUN_ATTR_DATA                      0x0013
+#define STUN_ATTR_REALM                     0x0014
+#define STUN_ATTR_NONCE                     0x0015
+#define STUN_ATTR_XOR_RELAYED_ADDRESS       0x0016
+#define STUN_ATTR_REQUESTED_ADDRESS_FAMILY  0x0017
+#define STUN_ATTR_EVEN_PORT                 0x0018
+#define STUN_ATTR_REQUESTED_TRANSPORT       0x0019
+#define STUN_ATTR_DONT_FRAGMENT             0x001A
+#define STUN_ATTR_MESSAGE_INTEGRITY_SHA256  0x001C
+#define STUN_ATTR_PASSWORD_ALGORITHM        0x001D
+#define STUN_ATTR_USERHASH                  0x001E
+#define STUN_ATTR_XOR_MAPPED_ADDRESS        0x0020
+#define STUN_ATTR_RESERVATION_TOKEN         0x0022
+#define STUN_ATTR_PRIORITY                  0x0024 /* RFC 8445 */
+#define STUN_ATTR_USE_CANDIDATE             0x0025 /* RFC 8445 */
+#define STUN_ATTR_PADDING                   0x0026 /* RFC 5780 */
+#define STUN_ATTR_RESPONSE_PORT             0x0027 /* RFC 5780 */
+#define STUN_ATTR_PASSWORD_ALGORITHMS       0x8002
+#define STUN_ATTR_ALTERNATE_DOMAIN          0x8003
+#define STUN_ATTR_SOFTWARE                  0x8022
+#define STUN_ATTR_ALTERNATE_SERVER          0x8023
+#define STUN_ATTR_FINGERPRINT               0x8028
+#define STUN_ATTR_ICE_CONTROLLED            0x8029 /* RFC 8445 */
+#define STUN_ATTR_ICE_CONTROLLING           0x802A /* RFC 8445 */
+#define STUN_ATTR_RESPONSE_ORIGIN           0x802B /* RFC 5780 */
+#define STUN_ATTR_OTHER_ADDRESS             0x802C /* RFC 5780 */
 #define STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY 0x8000
-#define STUN_ATTR_ADDRESS_ERROR_CODE 0x8001
+#define STUN_ATTR_ADDRESS_ERROR_CODE        0x8001
 
 /* Error codes (RFC 8489 section 14.8, RFC 8656 section 19). */
-#define STUN_ERR_TRY_ALTERNATE 300
-#define STUN_ERR_BAD_REQUEST 400
-#define STUN_ERR_UNAUTHORIZED 401
-#define STUN_ERR_FORBIDDEN 403
-#define STUN_ERR_UNKNOWN_ATTRIBUTE 420
-#define STUN_ERR_ALLOCATION_MISMATCH 437
-#define STUN_ERR_STALE_NONCE 438
+#define STUN_ERR_TRY_ALTERNATE                300
+#define STUN_ERR_BAD_REQUEST                  400
+#define STUN_ERR_UNAUTHORIZED                 401
+#define STUN_ERR_FORBIDDEN                    403
+#define STUN_ERR_UNKNOWN_ATTRIBUTE            420
+#define STUN_ERR_ALLOCATION_MISMATCH          437
+#define STUN_ERR_STALE_NONCE                  438
 #define STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED 440
-#define STUN_ERR_WRONG_CREDENTIALS 441
-#define STUN_ERR_UNSUPPORTED_TRANSPORT 442
+#define STUN_ERR_WRONG_CREDENTIALS            441
+#define STUN_ERR_UNSUPPORTED_TRANSPORT        442
 #define STUN_ERR_PEER_ADDRESS_FAMILY_MISMATCH 443
-#define STUN_ERR_ALLOCATION_QUOTA_REACHED 486
-#define STUN_ERR_SERVER_ERROR 500
-#define STUN_ERR_INSUFFICIENT_CAPACITY 508
+#define STUN_ERR_ALLOCATION_QUOTA_REACHED     486
+#define STUN_ERR_SERVER_ERROR                 500
+#define STUN_ERR_INSUFFICIENT_CAPACITY        508
 
 /* What stun_parse() concluded about a buffer. */
 enum stun_parse_result {
 	STUN_PARSE_OK = 0,
-	STUN_PARSE_NOT_STUN,	   /* first two bits set, or too short for a header */
-	STUN_PARSE_BAD_COOKIE,	   /* header shaped, magic cookie absent (RFC 3489?) */
-	STUN_PARSE_BAD_LENGTH,	   /* length not a multiple of 4 or != buffer size */
+	STUN_PARSE_NOT_STUN, /* first two bits set, or too short for a header */
+	STUN_PARSE_BAD_COOKIE, /* header shaped, magic cookie absent (RFC 3489?) */
+	STUN_PARSE_BAD_LENGTH, /* length not a multiple of 4 or != buffer size */
 	STUN_PARSE_BAD_ATTRIBUTE,  /* an attribute overruns the message, or a
 				    * FINGERPRINT that is not last */
 	STUN_PARSE_TOO_MANY_ATTRS, /* more than STUN_MAX_ATTRS attributes */
@@ -118,8 +118,8 @@ enum stun_parse_result {
 /* One attribute as it lies in the buffer: the value is not copied. */
 struct stun_attr {
 	uint16_t type;
-	uint16_t len;	  /* value length, without padding */
-	uint32_t offset;  /* offset of the value from the start of the message;
+	uint16_t len;    /* value length, without padding */
+	uint32_t offset; /* offset of the value from the start of the message;
 			   * 32 bits, as a message may exceed 65535 bytes */
 };
 
@@ -239,8 +239,8 @@ int stun_get_error_code(const struct stun_msg *msg, const struct stun_attr *a,
  */
 bool stun_check_integrity(const struct stun_msg *msg, const uint8_t *key,
 			  size_t keylen);
-bool stun_check_integrity_sha256(const struct stun_msg *msg,
-				 const uint8_t *key, size_t keylen);
+bool stun_check_integrity_sha256(const struct stun_msg *msg, const uint8_t *key,
+				 size_t keylen);
 
 /* True when FINGERPRINT is present and matches (RFC 8489 section 14.7). */
 bool stun_check_fingerprint(const struct stun_msg *msg);
