@@ -155,3 +155,41 @@ addr_port(const struct sockaddr *sa)
 		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
 	return 0;
 }
+
+void
+addr_key_from(struct addr_key *k, const struct sockaddr *sa)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)sa->sa_family;
+	k->port = (uint16_t)addr_port(sa);
+	if (sa->sa_family == AF_INET)
+		memcpy(k->ip, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(k->ip, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		       16);
+}
+
+void
+addr_key_to(const struct addr_key *k, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (k->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(k->port);
+		memcpy(&sin->sin_addr, k->ip, 4);
+	} else if (k->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(k->port);
+		memcpy(&sin6->sin6_addr, k->ip, 16);
+	}
+}
+
+bool
+addr_key_same_ip(const struct addr_key *a, const struct addr_key *b)
+{
+	return a->family == b->family && memcmp(a->ip, b->ip, 16) == 0;
+}

@@ -8,10 +8,23 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Longest string addr_str() writes, "[" IPv6 "]:" port and NUL. */
 #define ADDR_STRLEN 56
+
+/*
+ * An address in 20 bytes, for hash keys and tables: family, port in host
+ * order, and the IP (an IPv4 address in ip[0..3], the rest zero).  Padding
+ * is explicit and zero, so two keys compare and hash as bytes.
+ */
+struct addr_key {
+	uint8_t family;
+	uint8_t pad;
+	uint16_t port;
+	uint8_t ip[16];
+};
 
 /* addr.c */
 
@@ -33,5 +46,12 @@ bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
 /* The port in host byte order. */
 unsigned int addr_port(const struct sockaddr *sa);
+
+/* Convert between a sockaddr (AF_INET or AF_INET6) and an addr_key. */
+void addr_key_from(struct addr_key *k, const struct sockaddr *sa);
+void addr_key_to(const struct addr_key *k, struct sockaddr_storage *ss);
+
+/* Same family and IP, whatever the port. */
+bool addr_key_same_ip(const struct addr_key *a, const struct addr_key *b);
 
 #endif /* TURNPIKE_ADDR_H */
