@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <libconfig.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,13 +24,17 @@
 #include "addr.h"
 #include "conf.h"
 #include "log.h"
+#include "peer.h"
 
 enum conf_type {
 	CONF_BOOL,
 	CONF_INT,
 	CONF_STRING,
 	CONF_ENUM,
-	CONF_ADDRS,
+	CONF_ADDRS,   /* struct conf_addrs of "ip:port" */
+	CONF_IPS,     /* struct conf_addrs of bare IPs, port 0 */
+	CONF_STRLIST, /* struct conf_strlist */
+	CONF_CIDRS,   /* struct conf_cidrs */
 };
 
 struct conf_key {
@@ -41,6 +47,9 @@ struct conf_key {
 	size_t offset;    /* of the field in struct conf */
 	bool restart;     /* a change needs a restart, not a reload */
 	const char *help;
+	bool secret; /* never printed; wiped when freed */
+	/* CONF_STRLIST: checks one element, or NULL. */
+	int (*check)(const char *v, char *err, size_t errlen);
 };
 
 static const char *const conf_levels[] = { "error", "warning", "info", "debug",
@@ -63,38 +72,81 @@ static const int conf_facility_values[] = {
  * etc/turnpike.conf in step: tests/integration/test_docs.py checks both.
  */
 static const struct conf_key conf_keys[] = {
-	{ "daemon.user", CONF_STRING, 0, 0, NULL, "\"nobody\"", F(user), true,
-	  "user to switch to after binding, when started as root; \"\" keeps "
-	  "the current user" },
-	{ "daemon.group", CONF_STRING, 0, 0, NULL, "\"\"", F(group), true,
-	  "group to switch to; \"\" means the user's primary group" },
+	{ .name = "daemon.user",
+	  .type = CONF_STRING,
+	  .def = "\"nobody\"",
+	  .offset = F(user),
+	  .restart = true,
+	  .help = "user to switch to after binding, when started as root; "
+		  "\"\" keeps the current user" },
+	{ .name = "daemon.group",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(group),
+	  .restart = true,
+	  .help = "group to switch to; \"\" means the user's primary group" },
 
-	{ "log.level", CONF_ENUM, 0, 0, conf_levels, "\"info\"", F(log_level),
-	  false, "least severe level logged: error, warning, info or debug" },
-	{ "log.target", CONF_ENUM, 0, 0, conf_targets, "\"stderr\"",
-	  F(log_target), false, "where log lines go: stderr or syslog" },
-	{ "log.facility", CONF_ENUM, 0, 0, conf_facilities, "\"daemon\"",
-	  F(log_facility), false, "syslog facility: daemon, user, local0-7" },
+	{ .name = "log.level",
+	  .type = CONF_ENUM,
+	  .choices = conf_levels,
+	  .def = "\"info\"",
+	  .offset = F(log_level),
+	  .help = "least severe level logged: error, warning, info or debug" },
+	{ .name = "log.target",
+	  .type = CONF_ENUM,
+	  .choices = conf_targets,
+	  .def = "\"stderr\"",
+	  .offset = F(log_target),
+	  .help = "where log lines go: stderr or syslog" },
+	{ .name = "log.facility",
+	  .type = CONF_ENUM,
+	  .choices = conf_facilities,
+	  .def = "\"daemon\"",
+	  .offset = F(log_facility),
+	  .help = "syslog facility: daemon, user, local0-7" },
 
-	{ "listen.udp", CONF_ADDRS, 0, 0, NULL,
-	  "[ \"0.0.0.0:3478\", \"[::]:3478\" ]", F(listen_udp), true,
-	  "UDP addresses for STUN and TURN" },
-	{ "listen.tcp", CONF_ADDRS, 0, 0, NULL,
-	  "[ \"0.0.0.0:3478\", \"[::]:3478\" ]", F(listen_tcp), true,
-	  "TCP addresses for STUN and TURN" },
+	{ .name = "listen.udp",
+	  .type = CONF_ADDRS,
+	  .def = "[ \"0.0.0.0:3478\", \"[::]:3478\" ]",
+	  .offset = F(listen_udp),
+	  .restart = true,
+	  .help = "UDP addresses for STUN and TURN" },
+	{ .name = "listen.tcp",
+	  .type = CONF_ADDRS,
+	  .def = "[ \"0.0.0.0:3478\", \"[::]:3478\" ]",
+	  .offset = F(listen_tcp),
+	  .restart = true,
+	  .help = "TCP addresses for STUN and TURN" },
 
-	{ "stun.rfc3489", CONF_BOOL, 0, 0, NULL, "false", F(stun_rfc3489),
-	  false, "answer classic RFC 3489 Binding requests (no magic cookie)" },
+	{ .name = "stun.rfc3489",
+	  .type = CONF_BOOL,
+	  .def = "false",
+	  .offset = F(stun_rfc3489),
+	  .help = "answer classic RFC 3489 Binding requests (no magic "
+		  "cookie)" },
 
-	{ "stream.max_connections", CONF_INT, 1, 1000000, NULL, "1024",
-	  F(stream_max_connections), false,
-	  "most TCP and TLS client connections open at once" },
-	{ "stream.idle_timeout", CONF_INT, 1, 86400, NULL, "30",
-	  F(stream_idle_timeout), false,
-	  "seconds a connection may go without a complete message" },
-	{ "stream.max_buffer", CONF_INT, 4096, 16777216, NULL, "65536",
-	  F(stream_max_buffer), false,
-	  "bytes queued toward one client before its connection is closed" },
+	{ .name = "stream.max_connections",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .def = "1024",
+	  .offset = F(stream_max_connections),
+	  .help = "most TCP and TLS client connections open at once" },
+	{ .name = "stream.idle_timeout",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 86400,
+	  .def = "30",
+	  .offset = F(stream_idle_timeout),
+	  .help = "seconds a connection may go without a complete message" },
+	{ .name = "stream.max_buffer",
+	  .type = CONF_INT,
+	  .min = 4096,
+	  .max = 16777216,
+	  .def = "65536",
+	  .offset = F(stream_max_buffer),
+	  .help = "bytes queued toward one client before its connection is "
+		  "closed" },
 };
 
 #undef F
@@ -149,19 +201,201 @@ conf_group_known(const char *prefix)
 	return false;
 }
 
-static int
-conf_set_addrs(const config_setting_t *s, const struct conf_key *k,
-	       struct conf_addrs *addrs, const char *path, char *err,
-	       size_t errlen)
-{
-	int n = config_setting_length(s);
-	char why[128];
+/*
+ * Each type is a row of functions: read a setting into a field, print a
+ * field back in the file's syntax, compare two fields, free a field.  A
+ * new type is a row here and a case in no switch.
+ */
+struct conf_type_ops {
+	size_t size;
+	int (*set)(const config_setting_t *s, const struct conf_key *k,
+		   void *field, const char *path, char *err, size_t errlen);
+	void (*print)(FILE *fp, const struct conf_key *k, const void *field);
+	bool (*equal)(const void *a, const void *b);
+	void (*free)(const struct conf_key *k, void *field);
+};
 
-	if (!config_setting_is_aggregate(s) || config_setting_is_group(s)) {
-		conf_err(err, errlen, s, path,
-			 "%s: expected a list of \"ip:port\" strings", k->name);
+static void
+conf_print_string(FILE *fp, const char *v)
+{
+	/* Strings are printed as libconfig reads them back. */
+	fputc('"', fp);
+	for (const char *c = v; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fputc('\\', fp);
+		fputc(*c, fp);
+	}
+	fputc('"', fp);
+}
+
+static int
+bool_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	 const char *path, char *err, size_t errlen)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		conf_err(err, errlen, s, path, "%s: expected true or false",
+			 k->name);
 		return -1;
 	}
+	*(bool *)field = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+static void
+bool_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	fputs(*(const bool *)field ? "true" : "false", fp);
+}
+
+static bool
+bool_equal(const void *a, const void *b)
+{
+	return *(const bool *)a == *(const bool *)b;
+}
+
+static int
+int_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	const char *path, char *err, size_t errlen)
+{
+	int type = config_setting_type(s);
+	long long v;
+
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+		conf_err(err, errlen, s, path, "%s: expected an integer",
+			 k->name);
+		return -1;
+	}
+	v = config_setting_get_int64(s);
+	if (v < k->min || v > k->max) {
+		conf_err(err, errlen, s, path,
+			 "%s: %lld is out of range %ld..%ld", k->name, v,
+			 k->min, k->max);
+		return -1;
+	}
+	*(int *)field = (int)v;
+	return 0;
+}
+
+static void
+int_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	fprintf(fp, "%d", *(const int *)field);
+}
+
+static bool
+int_equal(const void *a, const void *b)
+{
+	return *(const int *)a == *(const int *)b;
+}
+
+static int
+string_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	   const char *path, char *err, size_t errlen)
+{
+	char *copy;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		conf_err(err, errlen, s, path, "%s: expected a string",
+			 k->name);
+		return -1;
+	}
+	if ((copy = strdup(config_setting_get_string(s))) == NULL) {
+		conf_err(err, errlen, s, path, "%s: out of memory", k->name);
+		return -1;
+	}
+	free(*(char **)field);
+	*(char **)field = copy;
+	return 0;
+}
+
+static void
+string_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	conf_print_string(fp, *(char *const *)field);
+}
+
+static bool
+string_equal(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b) == 0;
+}
+
+static void
+string_free(const struct conf_key *k, void *field)
+{
+	free(*(char **)field);
+	*(char **)field = NULL;
+}
+
+static int
+enum_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	 const char *path, char *err, size_t errlen)
+{
+	char list[256] = "";
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		conf_err(err, errlen, s, path, "%s: expected a string",
+			 k->name);
+		return -1;
+	}
+	v = config_setting_get_string(s);
+	for (int i = 0; k->choices[i] != NULL; i++) {
+		if (strcmp(v, k->choices[i]) == 0) {
+			*(int *)field = i;
+			return 0;
+		}
+		if (i > 0)
+			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+		strncat(list, k->choices[i], sizeof(list) - strlen(list) - 1);
+	}
+	conf_err(err, errlen, s, path, "%s: \"%s\" is not one of %s", k->name,
+		 v, list);
+	return -1;
+}
+
+static void
+enum_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	fprintf(fp, "\"%s\"", k->choices[*(const int *)field]);
+}
+
+/*
+ * The elements of a list or array setting, which must all be strings.
+ * Returns the count, or -1 with the error written.
+ */
+static int
+conf_string_elems(const config_setting_t *s, const struct conf_key *k,
+		  const char *what, const char *path, char *err, size_t errlen)
+{
+	int n;
+
+	if (!config_setting_is_aggregate(s) || config_setting_is_group(s))
+		goto bad;
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++)
+		if (config_setting_get_string_elem(s, i) == NULL)
+			goto bad;
+	return n;
+bad:
+	conf_err(err, errlen, s, path, "%s: expected a list of %s", k->name,
+		 what);
+	return -1;
+}
+
+/* Addresses, with ports (CONF_ADDRS) or without (CONF_IPS). */
+static int
+addrs_parse(const config_setting_t *s, const struct conf_key *k,
+	    struct conf_addrs *addrs, bool with_port, const char *path,
+	    char *err, size_t errlen)
+{
+	int n = conf_string_elems(
+		s, k, with_port ? "\"ip:port\" strings" : "IP address strings",
+		path, err, errlen);
+	char why[128], buf[80];
+
+	if (n < 0)
+		return -1;
 	if (n > CONF_MAX_LISTEN) {
 		conf_err(err, errlen, s, path, "%s: more than %d addresses",
 			 k->name, CONF_MAX_LISTEN);
@@ -169,17 +403,28 @@ conf_set_addrs(const config_setting_t *s, const struct conf_key *k,
 	}
 	addrs->n = 0;
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e =
-			config_setting_get_elem(s, (unsigned)i);
-		const char *str = config_setting_get_string(e);
+		const char *str = config_setting_get_string_elem(s, i);
+		int rc;
 
-		if (str == NULL) {
-			conf_err(err, errlen, s, path,
-				 "%s: expected a list of \"ip:port\" strings",
-				 k->name);
-			return -1;
+		if (with_port) {
+			rc = addr_parse(str, &addrs->addr[i], why, sizeof(why));
+		} else {
+			/* A bare IP: parse it as "ip:1" or "[ip]:1", then
+			 * clear the port. */
+			snprintf(buf, sizeof(buf),
+				 strchr(str, ':') ? "[%s]:1" : "%s:1", str);
+			rc = addr_parse(buf, &addrs->addr[i], why, sizeof(why));
+			if (rc == -1)
+				snprintf(why, sizeof(why),
+					 "\"%s\" is not an IP address", str);
+			else if (addrs->addr[i].ss_family == AF_INET)
+				((struct sockaddr_in *)&addrs->addr[i])
+					->sin_port = 0;
+			else
+				((struct sockaddr_in6 *)&addrs->addr[i])
+					->sin6_port = 0;
 		}
-		if (addr_parse(str, &addrs->addr[i], why, sizeof(why)) == -1) {
+		if (rc == -1) {
 			conf_err(err, errlen, s, path, "%s: %s", k->name, why);
 			return -1;
 		}
@@ -197,6 +442,225 @@ conf_set_addrs(const config_setting_t *s, const struct conf_key *k,
 	return 0;
 }
 
+static int
+addrs_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	  const char *path, char *err, size_t errlen)
+{
+	return addrs_parse(s, k, field, true, path, err, errlen);
+}
+
+static int
+ips_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	const char *path, char *err, size_t errlen)
+{
+	return addrs_parse(s, k, field, false, path, err, errlen);
+}
+
+static void
+addrs_print_list(FILE *fp, const struct conf_addrs *a, bool with_port)
+{
+	char buf[ADDR_STRLEN];
+
+	fputs("[ ", fp);
+	for (unsigned int i = 0; i < a->n; i++) {
+		char *p = buf;
+
+		addr_str((const struct sockaddr *)&a->addr[i], buf,
+			 sizeof(buf));
+		if (!with_port) {
+			/* Strip ":0" and the brackets of an IPv6 address. */
+			*strrchr(buf, ':') = '\0';
+			if (buf[0] == '[') {
+				buf[strlen(buf) - 1] = '\0';
+				p++;
+			}
+		}
+		fprintf(fp, "%s\"%s\"", i ? ", " : "", p);
+	}
+	fputs(a->n ? " ]" : "]", fp);
+}
+
+static void
+addrs_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	addrs_print_list(fp, field, true);
+}
+
+static void
+ips_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	addrs_print_list(fp, field, false);
+}
+
+static bool
+addrs_equal(const void *a, const void *b)
+{
+	const struct conf_addrs *p = a, *q = b;
+
+	if (p->n != q->n)
+		return false;
+	for (unsigned int i = 0; i < p->n; i++)
+		if (!addr_equal((const struct sockaddr *)&p->addr[i],
+				(const struct sockaddr *)&q->addr[i]))
+			return false;
+	return true;
+}
+
+static void
+strlist_free(const struct conf_key *k, void *field)
+{
+	struct conf_strlist *l = field;
+
+	for (unsigned int i = 0; i < l->n; i++) {
+		if (k->secret)
+			OPENSSL_cleanse(l->v[i], strlen(l->v[i]));
+		free(l->v[i]);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+strlist_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	    const char *path, char *err, size_t errlen)
+{
+	struct conf_strlist *l = field, fresh = { 0, NULL };
+	int n = conf_string_elems(s, k, "strings", path, err, errlen);
+
+	if (n < 0)
+		return -1;
+	if (n > 0 && (fresh.v = calloc((size_t)n, sizeof(char *))) == NULL)
+		goto nomem;
+	for (int i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+
+		if (k->check != NULL && k->check(v, err, errlen) == -1) {
+			char why[CONF_ERRLEN];
+
+			snprintf(why, sizeof(why), "%s", err);
+			conf_err(err, errlen, s, path, "%s: %s", k->name, why);
+			strlist_free(k, &fresh);
+			return -1;
+		}
+		if ((fresh.v[i] = strdup(v)) == NULL)
+			goto nomem;
+		fresh.n++;
+	}
+	strlist_free(k, l);
+	*l = fresh;
+	return 0;
+nomem:
+	strlist_free(k, &fresh);
+	conf_err(err, errlen, s, path, "%s: out of memory", k->name);
+	return -1;
+}
+
+static void
+strlist_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	const struct conf_strlist *l = field;
+
+	fputs("[ ", fp);
+	for (unsigned int i = 0; i < l->n; i++) {
+		fputs(i ? ", " : "", fp);
+		/* A secret is shown as stars, so that "turnpiked -t -v"
+		 * output can be pasted into a bug report. */
+		conf_print_string(fp, k->secret ? "********" : l->v[i]);
+	}
+	fputs(l->n ? " ]" : "]", fp);
+}
+
+static bool
+strlist_equal(const void *a, const void *b)
+{
+	const struct conf_strlist *p = a, *q = b;
+
+	if (p->n != q->n)
+		return false;
+	for (unsigned int i = 0; i < p->n; i++)
+		if (strcmp(p->v[i], q->v[i]) != 0)
+			return false;
+	return true;
+}
+
+static int
+cidrs_set(const config_setting_t *s, const struct conf_key *k, void *field,
+	  const char *path, char *err, size_t errlen)
+{
+	struct conf_cidrs *l = field;
+	struct peer_cidr *v = NULL;
+	char why[128];
+	int n = conf_string_elems(s, k, "address ranges", path, err, errlen);
+
+	if (n < 0)
+		return -1;
+	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL) {
+		conf_err(err, errlen, s, path, "%s: out of memory", k->name);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (peer_cidr_parse(config_setting_get_string_elem(s, i), &v[i],
+				    why, sizeof(why)) == -1) {
+			conf_err(err, errlen, s, path, "%s: %s", k->name, why);
+			free(v);
+			return -1;
+		}
+	}
+	free(l->v);
+	l->v = v;
+	l->n = (unsigned int)n;
+	return 0;
+}
+
+static void
+cidrs_print(FILE *fp, const struct conf_key *k, const void *field)
+{
+	const struct conf_cidrs *l = field;
+	char buf[PEER_CIDR_STRLEN];
+
+	fputs("[ ", fp);
+	for (unsigned int i = 0; i < l->n; i++)
+		fprintf(fp, "%s\"%s\"", i ? ", " : "",
+			peer_cidr_str(&l->v[i], buf, sizeof(buf)));
+	fputs(l->n ? " ]" : "]", fp);
+}
+
+static bool
+cidrs_equal(const void *a, const void *b)
+{
+	const struct conf_cidrs *p = a, *q = b;
+
+	return p->n == q->n &&
+	       (p->n == 0 || memcmp(p->v, q->v, p->n * sizeof(*p->v)) == 0);
+}
+
+static void
+cidrs_free(const struct conf_key *k, void *field)
+{
+	struct conf_cidrs *l = field;
+
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static const struct conf_type_ops conf_types[] = {
+	[CONF_BOOL] = { sizeof(bool), bool_set, bool_print, bool_equal, NULL },
+	[CONF_INT] = { sizeof(int), int_set, int_print, int_equal, NULL },
+	[CONF_STRING] = { sizeof(char *), string_set, string_print,
+			  string_equal, string_free },
+	[CONF_ENUM] = { sizeof(int), enum_set, enum_print, int_equal, NULL },
+	[CONF_ADDRS] = { sizeof(struct conf_addrs), addrs_set, addrs_print,
+			 addrs_equal, NULL },
+	[CONF_IPS] = { sizeof(struct conf_addrs), ips_set, ips_print,
+		       addrs_equal, NULL },
+	[CONF_STRLIST] = { sizeof(struct conf_strlist), strlist_set,
+			   strlist_print, strlist_equal, strlist_free },
+	[CONF_CIDRS] = { sizeof(struct conf_cidrs), cidrs_set, cidrs_print,
+			 cidrs_equal, cidrs_free },
+};
+
 /*
  * Store the value of setting s into the field of conf that row k names.
  * Returns 0, or -1 with the reason in err.
@@ -205,82 +669,8 @@ static int
 conf_set(struct conf *conf, const struct conf_key *k, const config_setting_t *s,
 	 const char *path, char *err, size_t errlen)
 {
-	void *field = (char *)conf + k->offset;
-	int type = config_setting_type(s);
-
-	switch (k->type) {
-	case CONF_BOOL:
-		if (type != CONFIG_TYPE_BOOL) {
-			conf_err(err, errlen, s, path,
-				 "%s: expected true or false", k->name);
-			return -1;
-		}
-		*(bool *)field = config_setting_get_bool(s) != 0;
-		return 0;
-	case CONF_INT: {
-		long long v;
-
-		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-			conf_err(err, errlen, s, path,
-				 "%s: expected an integer", k->name);
-			return -1;
-		}
-		v = config_setting_get_int64(s);
-		if (v < k->min || v > k->max) {
-			conf_err(err, errlen, s, path,
-				 "%s: %lld is out of range %ld..%ld", k->name,
-				 v, k->min, k->max);
-			return -1;
-		}
-		*(int *)field = (int)v;
-		return 0;
-	}
-	case CONF_STRING: {
-		char *copy;
-
-		if (type != CONFIG_TYPE_STRING) {
-			conf_err(err, errlen, s, path, "%s: expected a string",
-				 k->name);
-			return -1;
-		}
-		if ((copy = strdup(config_setting_get_string(s))) == NULL) {
-			conf_err(err, errlen, s, path, "%s: out of memory",
-				 k->name);
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
-	}
-	case CONF_ENUM: {
-		const char *v;
-		char list[256] = "";
-
-		if (type != CONFIG_TYPE_STRING) {
-			conf_err(err, errlen, s, path, "%s: expected a string",
-				 k->name);
-			return -1;
-		}
-		v = config_setting_get_string(s);
-		for (int i = 0; k->choices[i] != NULL; i++) {
-			if (strcmp(v, k->choices[i]) == 0) {
-				*(int *)field = i;
-				return 0;
-			}
-			if (i > 0)
-				strncat(list, ", ",
-					sizeof(list) - strlen(list) - 1);
-			strncat(list, k->choices[i],
-				sizeof(list) - strlen(list) - 1);
-		}
-		conf_err(err, errlen, s, path, "%s: \"%s\" is not one of %s",
-			 k->name, v, list);
-		return -1;
-	}
-	case CONF_ADDRS:
-		return conf_set_addrs(s, k, field, path, err, errlen);
-	}
-	return -1;
+	return conf_types[k->type].set(s, k, (char *)conf + k->offset, path,
+				       err, errlen);
 }
 
 /* Apply every row's default by parsing it as the file would. */
@@ -409,49 +799,12 @@ conf_free(struct conf *conf)
 	if (conf == NULL)
 		return;
 	for (size_t i = 0; i < CONF_NKEYS; i++)
-		if (conf_keys[i].type == CONF_STRING)
-			free(*(char **)((char *)conf + conf_keys[i].offset));
+		if (conf_types[conf_keys[i].type].free != NULL)
+			conf_types[conf_keys[i].type].free(
+				&conf_keys[i],
+				(char *)conf + conf_keys[i].offset);
 	free(conf->path);
 	free(conf);
-}
-
-static void
-conf_print_value(FILE *fp, const struct conf_key *k, const void *field)
-{
-	char buf[ADDR_STRLEN];
-
-	switch (k->type) {
-	case CONF_BOOL:
-		fputs(*(const bool *)field ? "true" : "false", fp);
-		break;
-	case CONF_INT:
-		fprintf(fp, "%d", *(const int *)field);
-		break;
-	case CONF_STRING:
-		/* Strings are printed as libconfig reads them back. */
-		fputc('"', fp);
-		for (const char *c = *(char *const *)field; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				fputc('\\', fp);
-			fputc(*c, fp);
-		}
-		fputc('"', fp);
-		break;
-	case CONF_ENUM:
-		fprintf(fp, "\"%s\"", k->choices[*(const int *)field]);
-		break;
-	case CONF_ADDRS: {
-		const struct conf_addrs *a = field;
-
-		fputs("[ ", fp);
-		for (unsigned int i = 0; i < a->n; i++)
-			fprintf(fp, "%s\"%s\"", i ? ", " : "",
-				addr_str((const struct sockaddr *)&a->addr[i],
-					 buf, sizeof(buf)));
-		fputs(a->n ? " ]" : "]", fp);
-		break;
-	}
-	}
 }
 
 void
@@ -474,58 +827,12 @@ conf_print(FILE *fp, const struct conf *conf)
 		}
 		fprintf(fp, "\t# %s (default: %s)\n\t%s = ", k->help, k->def,
 			dot + 1);
-		conf_print_value(fp, k, (const char *)conf + k->offset);
+		conf_types[k->type].print(fp, k,
+					  (const char *)conf + k->offset);
 		fputs(";\n", fp);
 	}
 	if (group != NULL)
 		fputs("};\n", fp);
-}
-
-static size_t
-conf_type_size(enum conf_type type)
-{
-	switch (type) {
-	case CONF_BOOL:
-		return sizeof(bool);
-	case CONF_INT:
-	case CONF_ENUM:
-		return sizeof(int);
-	case CONF_STRING:
-		return sizeof(char *);
-	case CONF_ADDRS:
-		return sizeof(struct conf_addrs);
-	}
-	return 0;
-}
-
-static bool
-conf_field_equal(const struct conf_key *k, const struct conf *a,
-		 const struct conf *b)
-{
-	const void *x = (const char *)a + k->offset;
-	const void *y = (const char *)b + k->offset;
-
-	switch (k->type) {
-	case CONF_BOOL:
-		return *(const bool *)x == *(const bool *)y;
-	case CONF_INT:
-	case CONF_ENUM:
-		return *(const int *)x == *(const int *)y;
-	case CONF_STRING:
-		return strcmp(*(char *const *)x, *(char *const *)y) == 0;
-	case CONF_ADDRS: {
-		const struct conf_addrs *p = x, *q = y;
-
-		if (p->n != q->n)
-			return false;
-		for (unsigned int i = 0; i < p->n; i++)
-			if (!addr_equal((const struct sockaddr *)&p->addr[i],
-					(const struct sockaddr *)&q->addr[i]))
-				return false;
-		return true;
-	}
-	}
-	return false;
 }
 
 int
@@ -538,18 +845,16 @@ conf_carry_restart_keys(struct conf *new, struct conf *old,
 		const struct conf_key *k = &conf_keys[i];
 		char *x = (char *)new + k->offset, *y = (char *)old + k->offset;
 
-		if (!k->restart || conf_field_equal(k, new, old))
+		size_t size = conf_types[k->type].size;
+		char tmp[sizeof(struct conf_addrs)];
+
+		if (!k->restart || conf_types[k->type].equal(x, y))
 			continue;
 		report(k->name, arg);
-		if (k->type == CONF_STRING) {
-			/* Swap, so that each struct still frees its own. */
-			char *tmp = *(char **)x;
-
-			*(char **)x = *(char **)y;
-			*(char **)y = tmp;
-		} else {
-			memcpy(x, y, conf_type_size(k->type));
-		}
+		/* Swap, so that each struct still frees what it holds. */
+		memcpy(tmp, x, size);
+		memcpy(x, y, size);
+		memcpy(y, tmp, size);
 		n++;
 	}
 	return n;

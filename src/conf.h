@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "peer.h"
+
 #define CONF_MAX_LISTEN 16
 #define CONF_ERRLEN     512
 
@@ -22,6 +24,18 @@
 struct conf_addrs {
 	unsigned int n;
 	struct sockaddr_storage addr[CONF_MAX_LISTEN];
+};
+
+/* A list of strings (secrets among them: wiped when freed). */
+struct conf_strlist {
+	unsigned int n;
+	char **v;
+};
+
+/* A list of address ranges (struct peer_cidr, from peer.h). */
+struct conf_cidrs {
+	unsigned int n;
+	struct peer_cidr *v;
 };
 
 /*
