@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -39,6 +41,25 @@ static const int log_priorities[] = {
 	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
+/*
+ * Whether stderr is the journal's stream: systemd sets JOURNAL_STREAM to
+ * "device:inode" of it, which is only meaningful while stderr is still
+ * that file (systemd.exec(5)).
+ */
+static bool
+log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(enum log_level level, enum log_target target, int facility)
 {
@@ -46,7 +67,7 @@ log_init(enum log_level level, enum log_target target, int facility)
 		closelog();
 	log_level = level;
 	log_target = target;
-	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = log_stderr_is_journal();
 	if (target == LOG_TARGET_SYSLOG)
 		openlog("turnpiked", LOG_PID | LOG_NDELAY, facility);
 }

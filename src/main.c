@@ -89,9 +89,8 @@ reload(struct turnpiked *d)
 		log_error(
 			"reload failed, keeping the running configuration: %s",
 			err);
-		notify_status(
+		notify_ready(
 			"reload failed; running the previous configuration");
-		notify_ready();
 		return;
 	}
 	conf_carry_restart_keys(conf, d->conf, reload_report_cb, NULL);
@@ -100,7 +99,7 @@ reload(struct turnpiked *d)
 	conf_free(d->conf);
 	d->conf = conf;
 	log_info("configuration reloaded from %s", d->conf_path);
-	notify_ready();
+	notify_ready("serving");
 }
 
 static void
@@ -219,6 +218,12 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (check) {
+		if (privs_check(d.conf->user, d.conf->group, err,
+				sizeof(err)) == -1) {
+			fprintf(stderr, "%s: %s\n", d.conf_path, err);
+			conf_free(d.conf);
+			return 1;
+		}
 		if (d.log_debug)
 			conf_print(stdout, d.conf);
 		printf("configuration OK\n");
@@ -237,6 +242,8 @@ main(int argc, char *argv[])
 	if ((d.stream = stream_open(d.base, &d.conf->listen_tcp, &d.server)) ==
 	    NULL)
 		fatalx("cannot open the tcp listeners");
+	if (udp_count(d.udp) + stream_count(d.stream) == 0)
+		fatalx("no listener could be opened: nothing to serve");
 
 	if (privs_drop(d.conf->user, d.conf->group, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -245,7 +252,7 @@ main(int argc, char *argv[])
 
 	watchdog_open(&d);
 	log_info("turnpiked %s ready", PACKAGE_VERSION);
-	notify_ready();
+	notify_ready("serving");
 	if (event_base_dispatch(d.base) == -1)
 		log_error("event loop failed");
 

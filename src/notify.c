@@ -15,9 +15,9 @@
 #include <systemd/sd-daemon.h>
 
 void
-notify_ready(void)
+notify_ready(const char *status)
 {
-	sd_notify(0, "READY=1\nSTATUS=serving");
+	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 
 void
@@ -35,12 +35,6 @@ void
 notify_stopping(void)
 {
 	sd_notify(0, "STOPPING=1");
-}
-
-void
-notify_status(const char *status)
-{
-	sd_notifyf(0, "STATUS=%s", status);
 }
 
 void
@@ -62,7 +56,7 @@ notify_watchdog_usec(void)
 #else /* !HAVE_LIBSYSTEMD */
 
 void
-notify_ready(void)
+notify_ready(const char *status)
 {
 }
 
@@ -73,11 +67,6 @@ notify_reloading(void)
 
 void
 notify_stopping(void)
-{
-}
-
-void
-notify_status(const char *status)
 {
 }
 

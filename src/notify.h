@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 /* notify.c */
-void notify_ready(void);
+/* READY=1 with a STATUS= line a person reads in systemctl status. */
+void notify_ready(const char *status);
 void notify_reloading(void);
 void notify_stopping(void);
-void notify_status(const char *status);
 void notify_watchdog(void);
 /* The watchdog interval systemd asked for, in microseconds, or 0. */
 uint64_t notify_watchdog_usec(void);

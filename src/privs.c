@@ -14,6 +14,24 @@
 #include "privs.h"
 
 int
+privs_check(const char *user, const char *group, char *err, size_t errlen)
+{
+	if (user[0] != '\0' && getpwnam(user) == NULL) {
+		snprintf(err, errlen,
+			 "daemon.user \"%s\" does not exist; create it or "
+			 "set daemon.user",
+			 user);
+		return -1;
+	}
+	if (user[0] != '\0' && group[0] != '\0' && getgrnam(group) == NULL) {
+		snprintf(err, errlen, "daemon.group \"%s\" does not exist",
+			 group);
+		return -1;
+	}
+	return 0;
+}
+
+int
 privs_drop(const char *user, const char *group, char *err, size_t errlen)
 {
 	struct passwd *pw;

@@ -17,4 +17,10 @@
  */
 int privs_drop(const char *user, const char *group, char *err, size_t errlen);
 
+/*
+ * Check, without switching, that user and group exist (as "turnpiked -t"
+ * does).  Returns 0, or -1 with the reason in err.
+ */
+int privs_check(const char *user, const char *group, char *err, size_t errlen);
+
 #endif /* TURNPIKE_PRIVS_H */

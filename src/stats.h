@@ -13,8 +13,9 @@
 /* Error responses we send, by code; index with stats_error_slot(). */
 #define STATS_ERROR_CODES                                                      \
 	X(400)                                                                 \
-	X(401) X(403) X(420) X(437) X(438) X(440) X(441) X(442) X(443) X(486)  \
-		X(500) X(508)
+	X(401)                                                                 \
+	X(403) X(420) X(437) X(438) X(440) X(441) X(442) X(443) X(486) X(500)  \
+		X(508)
 
 enum stats_error_slot {
 #define X(code) STATS_ERR_##code,

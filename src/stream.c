@@ -313,3 +313,9 @@ stream_close(struct stream_set *set)
 		evconnlistener_free(set->listeners[i].lev);
 	free(set);
 }
+
+unsigned int
+stream_count(const struct stream_set *set)
+{
+	return set->n;
+}

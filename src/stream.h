@@ -24,5 +24,7 @@ struct stream_set *stream_open(struct event_base *base,
 			       const struct conf_addrs *addrs,
 			       struct server *srv);
 void stream_close(struct stream_set *set);
+/* How many listeners are open (skipped families do not count). */
+unsigned int stream_count(const struct stream_set *set);
 
 #endif /* TURNPIKE_STREAM_H */

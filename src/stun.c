@@ -343,13 +343,15 @@ stun_frame_len(const uint8_t *buf, size_t len)
 	if (len < 4)
 		return 0;
 	length = get16(buf + 2);
-	/* RFC 8656 section 12: a first byte of 0x00-0x3F is STUN, 0x40-0x4F
-	 * ChannelData (channel numbers 0x4000-0x4FFF), the rest is not ours.
-	 * Section 12.5: over a stream, ChannelData "MUST be padded to a
-	 * multiple of four bytes". */
-	if (buf[0] <= 0x3F)
+	/* RFC 7983: a first byte of 0-3 is STUN.  ChannelData is framed for
+	 * 0x40-0x7F, the channel numbers of RFC 5766 (RFC 8656 narrowed them
+	 * to 0x4000-0x4FFF; whether a number is acceptable is the TURN
+	 * layer's call).  Anything else cannot be framed.  RFC 8656 section
+	 * 12.5: over a stream, ChannelData "MUST be padded to a multiple of
+	 * four bytes". */
+	if (buf[0] <= 0x03)
 		return (long)(STUN_HEADER_SIZE + length);
-	if (buf[0] <= 0x4F)
+	if (buf[0] >= 0x40 && buf[0] <= 0x7F)
 		return (long)(4 + pad4(length));
 	return -1;
 }

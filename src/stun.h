@@ -190,10 +190,11 @@ enum stun_parse_result stun_parse(const uint8_t *buf, size_t len,
 
 /*
  * How many bytes the next frame on a stream takes (RFC 8489 section 6.2,
- * RFC 8656 section 12.5): a STUN message is 20 + length; ChannelData is
- * 4 + length rounded up to a multiple of 4.  Returns 0 when fewer than 4
- * bytes are available (call again with more), or -1 when the first byte
- * cannot start either kind of frame.  It does not check the body.
+ * RFC 8656 section 12.5): a STUN message (first byte 0-3, RFC 7983) is 20
+ * + length; ChannelData (first byte 0x40-0x7F) is 4 + length rounded up
+ * to a multiple of 4.  Returns 0 when fewer than 4 bytes are available
+ * (call again with more), or -1 when the first byte cannot start either
+ * kind of frame.  It does not check the body.
  */
 long stun_frame_len(const uint8_t *buf, size_t len);
 

@@ -254,3 +254,9 @@ udp_close(struct udp_set *set)
 	}
 	free(set);
 }
+
+unsigned int
+udp_count(const struct udp_set *set)
+{
+	return set->n;
+}

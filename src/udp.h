@@ -22,5 +22,7 @@ struct udp_set;
 struct udp_set *udp_open(struct event_base *base,
 			 const struct conf_addrs *addrs, struct server *srv);
 void udp_close(struct udp_set *set);
+/* How many sockets are open (skipped families do not count). */
+unsigned int udp_count(const struct udp_set *set);
 
 #endif /* TURNPIKE_UDP_H */

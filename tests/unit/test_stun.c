@@ -1039,7 +1039,10 @@ test_frame_len(void)
 	static const uint8_t cdmax[] = { 0x41, 0x00, 0xFF, 0xFF };
 	static const uint8_t bad80[] = { 0x80, 0x00, 0x00, 0x00 };
 	static const uint8_t badc0[] = { 0xC0, 0x00, 0x00, 0x00 };
-	static const uint8_t bad50[] = { 0x50, 0x00, 0x00, 0x04 };
+	static const uint8_t cd50[] = { 0x50, 0x00, 0x00, 0x04 };
+	static const uint8_t cd7f[] = { 0x7F, 0xFF, 0x00, 0x01 };
+	static const uint8_t bad04[] = { 0x04, 0x01, 0x00, 0x00 };
+	static const uint8_t bad3f[] = { 0x3F, 0x01, 0x00, 0x00 };
 
 	CHECK_INT(stun_frame_len(stun_hdr, 4), 108);
 	CHECK_INT(stun_frame_len(stun_odd, 4), 25);
@@ -1052,7 +1055,12 @@ test_frame_len(void)
 	CHECK_INT(stun_frame_len(bad80, 3), 0);
 	CHECK_INT(stun_frame_len(bad80, 4), -1);
 	CHECK_INT(stun_frame_len(badc0, 4), -1);
-	CHECK_INT(stun_frame_len(bad50, 4), -1);
+	/* RFC 5766's channels 0x5000-0x7FFF are framed (old clients). */
+	CHECK_INT(stun_frame_len(cd50, 4), 8);
+	CHECK_INT(stun_frame_len(cd7f, 4), 8);
+	/* RFC 7983: only 0-3 starts STUN. */
+	CHECK_INT(stun_frame_len(bad04, 4), -1);
+	CHECK_INT(stun_frame_len(bad3f, 4), -1);
 }
 
 static uint64_t
