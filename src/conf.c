@@ -13,7 +13,7 @@
 
 #include <errno.h>
 #include <libconfig.h>
-#include <libgen.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -749,7 +749,7 @@ conf_load(const char *path, char *err, size_t errlen)
 {
 	struct conf *conf;
 	config_t cfg;
-	char *dir = NULL;
+	struct stat st;
 	FILE *fp;
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL) {
@@ -772,21 +772,21 @@ conf_load(const char *path, char *err, size_t errlen)
 		conf_free(conf);
 		return NULL;
 	}
+	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s:0: not a regular file", path);
+		fclose(fp);
+		conf_free(conf);
+		return NULL;
+	}
 	fclose(fp);
 
 	config_init(&cfg);
-	/* A relative @include is read next to the file, not from the
-	 * working directory (which is / under systemd). */
-	if ((dir = strdup(path)) != NULL) {
-		config_set_include_dir(&cfg, dirname(dir));
-	}
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
 		const char *file = config_error_file(&cfg);
 
 		snprintf(err, errlen, "%s:%d: %s", file ? file : path,
 			 config_error_line(&cfg), config_error_text(&cfg));
 		config_destroy(&cfg);
-		free(dir);
 		conf_free(conf);
 		return NULL;
 	}
@@ -794,12 +794,10 @@ conf_load(const char *path, char *err, size_t errlen)
 		    -1 ||
 	    conf_validate(conf, path, err, errlen) == -1) {
 		config_destroy(&cfg);
-		free(dir);
 		conf_free(conf);
 		return NULL;
 	}
 	config_destroy(&cfg);
-	free(dir);
 	return conf;
 }
 

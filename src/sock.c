@@ -27,6 +27,14 @@ sock_bind(const struct sockaddr *sa, int type)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
 	if (type == SOCK_DGRAM) {
+		/* Room for bursts: 4 MiB, beyond net.core.rmem_max when we
+		 * may (root, before privileges are dropped). */
+		int size = 4 << 20;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+			       sizeof(size)) == -1)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+					 sizeof(size));
 		/* Learn each datagram's destination, to answer from it. */
 		if (sa->sa_family == AF_INET &&
 		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) ==

@@ -10,7 +10,8 @@
  * cannot be skipped on a stream, so the connection is closed.  The idle
  * timer is re-armed only by a complete message, so a client dripping one
  * byte at a time cannot hold a connection open.  A client that does not
- * read its answers is closed once stream.max_buffer bytes wait for it.
+ * read its answers is closed once stream.max_buffer bytes wait for it; a
+ * connection closed for garbage first gets the answers queued before it.
  * stream_conn_close() is the one place a connection is torn down.
  */
 #include "config.h"
@@ -117,6 +118,13 @@ stream_frames(struct stream_conn *c)
 	struct server *srv = c->set->srv;
 	uint8_t head[4], answer[SERVER_MAX_MESSAGE];
 
+	/* What is still queued was refused by the socket since the last
+	 * read: the client is not reading its answers.  (Answers queued in
+	 * this call are bounded by the read watermark.) */
+	if (evbuffer_get_length(out) > (size_t)srv->conf->stream_max_buffer) {
+		tc->conns_overflow_closed++;
+		return -1;
+	}
 	for (;;) {
 		size_t avail = evbuffer_get_length(in), ans;
 		struct server_msg m;
@@ -149,28 +157,55 @@ stream_frames(struct stream_conn *c)
 		stream_idle_arm(c);
 		if (ans == 0)
 			continue;
-		if (evbuffer_get_length(out) + ans >
-		    (size_t)srv->conf->stream_max_buffer) {
-			tc->conns_overflow_closed++;
-			return -1;
-		}
 		bufferevent_write(c->bev, answer, ans);
 		tc->tx_packets++;
 		tc->tx_bytes += ans;
 	}
 }
 
+/* The answers are flushed: finish a connection that was shut down. */
+static void
+stream_drained_cb(struct bufferevent *bev, void *arg)
+{
+	stream_conn_close(arg);
+}
+
+/*
+ * Stop reading and close once the answers already queued have been
+ * written; the idle timer still bounds how long that may take.
+ */
+static void
+stream_conn_shutdown(struct stream_conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		stream_conn_close(c);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, stream_drained_cb, NULL, c);
+}
+
 static void
 stream_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct stream_conn *c = arg;
+	struct stats_transport_counters *tc = stream_counters(c->set);
+	uint64_t overflowed = tc->conns_overflow_closed;
 	char name[ADDR_STRLEN];
 
 	if (stream_frames(c) == -1) {
-		log_debug("tcp %s: closing: unframeable or unread input",
+		log_debug("tcp %s: closing: %s",
 			  addr_str((struct sockaddr *)&c->peer, name,
-				   sizeof(name)));
-		stream_conn_close(c);
+				   sizeof(name)),
+			  tc->conns_overflow_closed != overflowed
+				  ? "answers not read"
+				  : "input that cannot be framed");
+		/* A client not reading gets nothing more; one that sent
+		 * garbage still gets the answers before it. */
+		if (tc->conns_overflow_closed != overflowed)
+			stream_conn_close(c);
+		else
+			stream_conn_shutdown(c);
 	}
 }
 
