@@ -147,6 +147,14 @@ alloc_count(const struct alloc_table *t)
 	return t->count;
 }
 
+void
+alloc_totals(const struct alloc_table *t, struct alloc_totals *out)
+{
+	out->allocations = t->count;
+	out->permissions = t->perms.count;
+	out->channels = t->chans_by_number.count;
+}
+
 struct alloc *
 alloc_find(const struct alloc_table *t, const struct alloc_tuple *tuple)
 {

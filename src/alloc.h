@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 #include "htab.h"
@@ -64,8 +65,11 @@ struct alloc {
 	uint8_t tid[12];             /* of the Allocate request */
 	uint64_t created_ms;
 	uint64_t expires_ms;
-	struct addr_key relay; /* XOR-RELAYED-ADDRESS, as told to the client */
-	void *io;              /* the relay I/O module's; see alloc_expire() */
+	/* XOR-RELAYED-ADDRESS as told to the client, [0] IPv4 and [1] IPv6;
+	 * family 0 where the allocation has no relay of that family. */
+	struct addr_key relay[2];
+	void *io;   /* the relay I/O module's; see alloc_expire() */
+	void *conn; /* the client's listener or connection (udp.c, stream.c) */
 	LIST_HEAD(, alloc_perm) perms;
 	LIST_HEAD(, alloc_chan) chans;
 	uint16_t nperms;
@@ -102,6 +106,21 @@ void alloc_table_free(struct alloc_table *t,
 
 void alloc_set_limits(struct alloc_table *t, const struct alloc_limits *l);
 unsigned int alloc_count(const struct alloc_table *t);
+
+/* Live counts for the metrics: allocations, permissions, channels. */
+struct alloc_totals {
+	uint64_t allocations;
+	uint64_t permissions;
+	uint64_t channels;
+};
+void alloc_totals(const struct alloc_table *t, struct alloc_totals *out);
+
+/* The index into a->relay[] for a family: 0 IPv4, 1 IPv6. */
+static inline int
+alloc_family_index(int family)
+{
+	return family == AF_INET6 ? 1 : 0;
+}
 
 /* The allocation of a 5-tuple, expired or not, or NULL. */
 struct alloc *alloc_find(const struct alloc_table *t,

@@ -15,10 +15,11 @@
 #include "stun.h"
 
 int
-binding_handle(struct server *srv, const struct server_msg *m,
-	       const struct stun_msg *req, struct stun_builder *b)
+binding_handle(struct server *srv, struct server_req *r,
+	       struct stun_builder *b)
 {
-	if (stun_add_xor_addr(b, STUN_ATTR_XOR_MAPPED_ADDRESS, m->peer) == -1)
+	if (stun_add_xor_addr(b, STUN_ATTR_XOR_MAPPED_ADDRESS, r->m->peer) ==
+	    -1)
 		return STUN_ERR_SERVER_ERROR;
 	srv->stats->binding_responses++;
 	return 0;

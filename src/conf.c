@@ -23,6 +23,7 @@
 #include <syslog.h>
 
 #include "addr.h"
+#include "auth.h"
 #include "conf.h"
 #include "log.h"
 #include "peer.h"
@@ -49,8 +50,8 @@ struct conf_key {
 	bool restart;     /* a change needs a restart, not a reload */
 	const char *help;
 	bool secret; /* never printed; wiped when freed */
-	/* CONF_STRLIST: checks one element, or NULL. */
-	int (*check)(const char *v, char *err, size_t errlen);
+	/* CONF_STRLIST: checks the whole list, or NULL. */
+	int (*check)(const struct conf_strlist *l, char *err, size_t errlen);
 };
 
 static const char *const conf_levels[] = { "error", "warning", "info", "debug",
@@ -64,6 +65,71 @@ static const int conf_facility_values[] = {
 	LOG_DAEMON, LOG_USER,   LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
 	LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7,
 };
+
+/*
+ * turn.users: "name:password" or "name:0x<32 hex digits>" (the MD5 key, as
+ * coturn takes it), each name once.  Secrets are not echoed in errors.
+ */
+static int
+conf_check_users(const struct conf_strlist *l, char *err, size_t errlen)
+{
+	uint8_t key[AUTH_KEY_SIZE];
+
+	for (unsigned int i = 0; i < l->n; i++) {
+		const char *colon = strchr(l->v[i], ':');
+		size_t nlen = colon ? (size_t)(colon - l->v[i]) : 0;
+
+		if (colon == NULL || nlen == 0 || colon[1] == '\0') {
+			snprintf(err, errlen,
+				 "entry %u is not \"name:password\" or "
+				 "\"name:0xKEY\"",
+				 i + 1);
+			return -1;
+		}
+		if (nlen > AUTH_USERNAME_MAX) {
+			snprintf(err, errlen,
+				 "entry %u: name longer than %d "
+				 "bytes",
+				 i + 1, AUTH_USERNAME_MAX);
+			return -1;
+		}
+		if (strncmp(colon + 1, "0x", 2) == 0 &&
+		    auth_parse_key(colon + 1, key) == -1) {
+			snprintf(err, errlen,
+				 "user \"%.*s\": a key is \"0x\" and 32 hex "
+				 "digits",
+				 (int)nlen, l->v[i]);
+			return -1;
+		}
+		for (unsigned int j = 0; j < i; j++) {
+			if (strncmp(l->v[j], l->v[i], nlen + 1) == 0) {
+				snprintf(err, errlen,
+					 "user \"%.*s\" is listed twice",
+					 (int)nlen, l->v[i]);
+				return -1;
+			}
+		}
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
+}
+
+/* turn.secrets: non-empty, at most AUTH_MAX_SECRETS. */
+static int
+conf_check_secrets(const struct conf_strlist *l, char *err, size_t errlen)
+{
+	if (l->n > AUTH_MAX_SECRETS) {
+		snprintf(err, errlen, "at most %d secrets", AUTH_MAX_SECRETS);
+		return -1;
+	}
+	for (unsigned int i = 0; i < l->n; i++) {
+		if (l->v[i][0] == '\0') {
+			snprintf(err, errlen, "secret %u is empty", i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 #define F(field) offsetof(struct conf, field)
 
@@ -148,6 +214,160 @@ static const struct conf_key conf_keys[] = {
 	  .offset = F(stream_max_buffer),
 	  .help = "bytes queued toward one client before its connection is "
 		  "closed" },
+
+	{ .name = "turn.enable",
+	  .type = CONF_BOOL,
+	  .def = "true",
+	  .offset = F(turn_enable),
+	  .help = "serve TURN (RFC 8656) on the listeners; false leaves a STUN "
+		  "server" },
+	{ .name = "turn.realm",
+	  .type = CONF_STRING,
+	  .def = "\"turnpike\"",
+	  .offset = F(turn_realm),
+	  .help = "the REALM of long-term credentials" },
+	{ .name = "turn.users",
+	  .type = CONF_STRLIST,
+	  .def = "[]",
+	  .offset = F(turn_users),
+	  .secret = true,
+	  .check = conf_check_users,
+	  .help = "static users, \"name:password\" or \"name:0xKEY\" with "
+		  "KEY the hex MD5 of name:realm:password" },
+	{ .name = "turn.secrets",
+	  .type = CONF_STRLIST,
+	  .def = "[]",
+	  .offset = F(turn_secrets),
+	  .secret = true,
+	  .check = conf_check_secrets,
+	  .help = "TURN REST API shared secrets (coturn's static-auth-secret); "
+		  "the first mints credentials, all are accepted" },
+	{ .name = "turn.rest_max_ttl",
+	  .type = CONF_INT,
+	  .min = 60,
+	  .max = 31536000,
+	  .def = "86400",
+	  .offset = F(turn_rest_max_ttl),
+	  .help = "seconds into the future a REST username's expiry may be" },
+	{ .name = "turn.nonce_lifetime",
+	  .type = CONF_INT,
+	  .min = 10,
+	  .max = 86400,
+	  .def = "600",
+	  .offset = F(turn_nonce_lifetime),
+	  .help = "seconds a NONCE is valid before 438 Stale Nonce" },
+	{ .name = "turn.default_lifetime",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 86400,
+	  .def = "600",
+	  .offset = F(turn_default_lifetime),
+	  .help = "seconds an allocation lives when the client asks for less "
+		  "or nothing" },
+	{ .name = "turn.max_lifetime",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 86400,
+	  .def = "3600",
+	  .offset = F(turn_max_lifetime),
+	  .help = "the most seconds an allocation or refresh may ask for" },
+	{ .name = "turn.relay_ip",
+	  .type = CONF_IPS,
+	  .def = "[]",
+	  .offset = F(turn_relay_ip),
+	  .restart = true,
+	  .help = "addresses relay sockets bind, one per family; empty binds "
+		  "the wildcard of both" },
+	{ .name = "turn.external_ip",
+	  .type = CONF_IPS,
+	  .def = "[]",
+	  .offset = F(turn_external_ip),
+	  .help = "addresses told to clients in XOR-RELAYED-ADDRESS, one per "
+		  "family, for servers behind 1:1 NAT" },
+	{ .name = "turn.port_min",
+	  .type = CONF_INT,
+	  .min = 1024,
+	  .max = 65535,
+	  .def = "49152",
+	  .offset = F(turn_port_min),
+	  .restart = true,
+	  .help = "lowest relay port" },
+	{ .name = "turn.port_max",
+	  .type = CONF_INT,
+	  .min = 1024,
+	  .max = 65535,
+	  .def = "65535",
+	  .offset = F(turn_port_max),
+	  .restart = true,
+	  .help = "highest relay port" },
+	{ .name = "turn.allowed_peers",
+	  .type = CONF_CIDRS,
+	  .def = "[]",
+	  .offset = F(turn_allowed_peers),
+	  .help = "address ranges opened to relaying despite the built-in "
+		  "deny list (loopback, private, link-local, ...)" },
+	{ .name = "turn.denied_peers",
+	  .type = CONF_CIDRS,
+	  .def = "[]",
+	  .offset = F(turn_denied_peers),
+	  .help = "more address ranges never relayed to; beats allowed_peers" },
+	{ .name = "turn.max_allocations",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .def = "10000",
+	  .offset = F(turn_max_allocations),
+	  .help = "allocations in total (508 beyond)" },
+	{ .name = "turn.max_allocations_per_user",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .def = "100",
+	  .offset = F(turn_max_allocations_per_user),
+	  .help = "allocations per username (486 beyond)" },
+	{ .name = "turn.max_permissions",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 10000,
+	  .def = "64",
+	  .offset = F(turn_max_permissions),
+	  .help = "permissions per allocation (508 beyond)" },
+	{ .name = "turn.max_channels",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 4096,
+	  .def = "64",
+	  .offset = F(turn_max_channels),
+	  .help = "channels per allocation (508 beyond)" },
+	{ .name = "turn.max_bandwidth",
+	  .type = CONF_INT,
+	  .min = 0,
+	  .max = 1000000000,
+	  .def = "2500000",
+	  .offset = F(turn_max_bandwidth),
+	  .help = "bytes per second one allocation may relay, both ways "
+		  "together; excess is dropped; 0 is no limit" },
+	{ .name = "turn.unauth_rate",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .def = "20",
+	  .offset = F(turn_unauth_rate),
+	  .help = "requests per second one source address may send without "
+		  "valid credentials (a burst of twice that)" },
+	{ .name = "turn.max_datagram",
+	  .type = CONF_INT,
+	  .min = 576,
+	  .max = 4000,
+	  .def = "1600",
+	  .offset = F(turn_max_datagram),
+	  .help = "largest datagram relayed, in bytes" },
+	{ .name = "turn.old_channels",
+	  .type = CONF_BOOL,
+	  .def = "false",
+	  .offset = F(turn_old_channels),
+	  .help = "accept channel numbers 0x5000-0x7FFF of RFC 5766 (old "
+		  "clients such as turnutils_uclient)" },
 };
 
 #undef F
@@ -528,25 +748,22 @@ strlist_set(const config_setting_t *s, const struct conf_key *k, void *field,
 {
 	struct conf_strlist *l = field, fresh = { 0, NULL };
 	int n = conf_string_elems(s, k, "strings", path, err, errlen);
+	char why[256];
 
 	if (n < 0)
 		return -1;
 	if (n > 0 && (fresh.v = calloc((size_t)n, sizeof(char *))) == NULL)
 		goto nomem;
 	for (int i = 0; i < n; i++) {
-		const char *v = config_setting_get_string_elem(s, i);
-
-		if (k->check != NULL && k->check(v, err, errlen) == -1) {
-			char why[CONF_ERRLEN];
-
-			snprintf(why, sizeof(why), "%s", err);
-			conf_err(err, errlen, s, path, "%s: %s", k->name, why);
-			strlist_free(k, &fresh);
-			return -1;
-		}
-		if ((fresh.v[i] = strdup(v)) == NULL)
+		if ((fresh.v[i] = strdup(
+			     config_setting_get_string_elem(s, i))) == NULL)
 			goto nomem;
 		fresh.n++;
+	}
+	if (k->check != NULL && k->check(&fresh, why, sizeof(why)) == -1) {
+		conf_err(err, errlen, s, path, "%s: %s", k->name, why);
+		strlist_free(k, &fresh);
+		return -1;
 	}
 	strlist_free(k, l);
 	*l = fresh;
@@ -729,6 +946,20 @@ conf_walk(struct conf *conf, const config_setting_t *group, const char *prefix,
 	return 0;
 }
 
+static int
+conf_one_per_family(const struct conf_addrs *a)
+{
+	int v4 = 0, v6 = 0;
+
+	for (unsigned int i = 0; i < a->n; i++) {
+		if (a->addr[i].ss_family == AF_INET)
+			v4++;
+		else
+			v6++;
+	}
+	return v4 > 1 || v6 > 1 ? -1 : 0;
+}
+
 /* Rules that span keys. */
 static int
 conf_validate(const struct conf *conf, const char *path, char *err,
@@ -738,6 +969,37 @@ conf_validate(const struct conf *conf, const char *path, char *err,
 		snprintf(err, errlen,
 			 "%s:0: listen.udp and listen.tcp are both empty: "
 			 "nothing to serve",
+			 path);
+		return -1;
+	}
+	if (conf->turn_enable && conf->turn_users.n == 0 &&
+	    conf->turn_secrets.n == 0) {
+		snprintf(err, errlen,
+			 "%s:0: turn.users and turn.secrets are both empty: "
+			 "turnpike has no unauthenticated TURN; set one of "
+			 "them, or turn.enable = false for STUN only",
+			 path);
+		return -1;
+	}
+	if (conf->turn_port_min > conf->turn_port_max) {
+		snprintf(err, errlen,
+			 "%s:0: turn.port_min %d is above turn.port_max %d",
+			 path, conf->turn_port_min, conf->turn_port_max);
+		return -1;
+	}
+	if (conf->turn_default_lifetime > conf->turn_max_lifetime) {
+		snprintf(err, errlen,
+			 "%s:0: turn.default_lifetime %d is above "
+			 "turn.max_lifetime %d",
+			 path, conf->turn_default_lifetime,
+			 conf->turn_max_lifetime);
+		return -1;
+	}
+	if (conf_one_per_family(&conf->turn_relay_ip) == -1 ||
+	    conf_one_per_family(&conf->turn_external_ip) == -1) {
+		snprintf(err, errlen,
+			 "%s:0: turn.relay_ip and turn.external_ip take at "
+			 "most one IPv4 and one IPv6 address",
 			 path);
 		return -1;
 	}

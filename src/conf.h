@@ -65,6 +65,30 @@ struct conf {
 	int stream_max_connections;
 	int stream_idle_timeout;
 	int stream_max_buffer;
+
+	/* turn */
+	bool turn_enable;
+	char *turn_realm;
+	struct conf_strlist turn_users;
+	struct conf_strlist turn_secrets;
+	int turn_rest_max_ttl;
+	int turn_nonce_lifetime;
+	int turn_default_lifetime;
+	int turn_max_lifetime;
+	struct conf_addrs turn_relay_ip;
+	struct conf_addrs turn_external_ip;
+	int turn_port_min;
+	int turn_port_max;
+	struct conf_cidrs turn_allowed_peers;
+	struct conf_cidrs turn_denied_peers;
+	int turn_max_allocations;
+	int turn_max_allocations_per_user;
+	int turn_max_permissions;
+	int turn_max_channels;
+	int turn_max_bandwidth;
+	int turn_unauth_rate;
+	int turn_max_datagram;
+	bool turn_old_channels;
 };
 
 /* conf.c */

@@ -16,13 +16,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <time.h>
+
+#include "alloc.h"
 #include "conf.h"
 #include "log.h"
 #include "notify.h"
+#include "policy.h"
 #include "privs.h"
+#include "ratelimit.h"
+#include "relay.h"
 #include "server.h"
 #include "stream.h"
 #include "turnpiked.h"
+#include "txcache.h"
 #include "udp.h"
 
 #ifndef TURNPIKE_CONFIG_FILE
@@ -55,6 +64,106 @@ version(void)
 	       ""
 #endif
 	);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The limits of the allocation table, from conf (applied on reload). */
+static void
+turn_limits(struct turnpiked *d, const struct conf *conf)
+{
+	struct alloc_limits lim = {
+		.max_total = (unsigned int)conf->turn_max_allocations,
+		.max_per_user =
+			(unsigned int)conf->turn_max_allocations_per_user,
+		.max_permissions = (unsigned int)conf->turn_max_permissions,
+		.max_channels = (unsigned int)conf->turn_max_channels,
+	};
+
+	alloc_set_limits(d->server.allocs, &lim);
+}
+
+static void
+turn_expired_cb(struct alloc *a, void *arg)
+{
+	struct turnpiked *d = arg;
+
+	server_alloc_gone(&d->server, a, "expired", d->sweep_now_ms);
+}
+
+static void
+turn_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct turnpiked *d = arg;
+
+	d->sweep_now_ms = now_ms();
+	alloc_expire(d->server.allocs, d->sweep_now_ms, turn_expired_cb, d);
+	relay_sweep(d->relay, d->sweep_now_ms);
+}
+
+/* Random keys for nonces and hash tables: made once, kept over reloads. */
+static void
+turn_random(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1)
+		fatalx("turn: the random number generator failed");
+}
+
+static void
+turn_open(struct turnpiked *d)
+{
+	uint8_t hkey[HTAB_KEY_SIZE];
+	char err[CONF_ERRLEN];
+	struct timeval second = { 1, 0 };
+
+	if (!d->conf->turn_enable) {
+		log_info("turn: disabled (turn.enable = false): STUN only");
+		return;
+	}
+	if (policy_build(d->conf, &d->policy, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	d->server.auth = d->policy.auth;
+	d->server.peers = d->policy.peers;
+	turn_random(d->server.nonce_key, sizeof(d->server.nonce_key));
+	turn_random(hkey, sizeof(hkey));
+	d->server.allocs = alloc_table_new(hkey);
+	turn_random(hkey, sizeof(hkey));
+	d->server.unauth = ratelimit_new(12, hkey);
+	turn_random(hkey, sizeof(hkey));
+	d->server.answers = txcache_new(10, hkey);
+	if (d->server.allocs == NULL || d->server.unauth == NULL ||
+	    d->server.answers == NULL)
+		fatalx("turn: out of memory");
+	turn_limits(d, d->conf);
+	if ((d->relay = relay_new(d->base, &d->server, d->conf)) == NULL)
+		fatalx("turn: cannot set up the relay");
+	d->sweep = event_new(d->base, -1, EV_PERSIST, turn_sweep_cb, d);
+	if (d->sweep == NULL || event_add(d->sweep, &second) == -1)
+		fatalx("turn: cannot start the expiry timer");
+	log_info("turn: realm \"%s\", %u static users, %u REST secrets",
+		 d->conf->turn_realm, d->conf->turn_users.n,
+		 d->conf->turn_secrets.n);
+}
+
+static void
+turn_close(struct turnpiked *d)
+{
+	if (d->sweep != NULL)
+		event_free(d->sweep);
+	d->sweep_now_ms = now_ms();
+	alloc_table_free(d->server.allocs, turn_expired_cb, d);
+	relay_free(d->relay);
+	ratelimit_free(d->server.unauth);
+	txcache_free(d->server.answers);
+	policy_free(&d->policy);
+	OPENSSL_cleanse(d->server.nonce_key, sizeof(d->server.nonce_key));
 }
 
 /* Apply the log settings of conf, as overridden by -d and -v. */
@@ -165,6 +274,7 @@ daemon_close(struct turnpiked *d)
 {
 	if (d->watchdog != NULL)
 		event_free(d->watchdog);
+	turn_close(d);
 	stream_close(d->stream);
 	udp_close(d->udp);
 	if (d->sig_hup != NULL)
@@ -224,6 +334,16 @@ main(int argc, char *argv[])
 			conf_free(d.conf);
 			return 1;
 		}
+		if (d.conf->turn_enable) {
+			struct policy p;
+
+			if (policy_build(d.conf, &p, err, sizeof(err)) == -1) {
+				fprintf(stderr, "%s\n", err);
+				conf_free(d.conf);
+				return 1;
+			}
+			policy_free(&p);
+		}
 		if (d.log_debug)
 			conf_print(stdout, d.conf);
 		printf("configuration OK\n");
@@ -244,6 +364,7 @@ main(int argc, char *argv[])
 		fatalx("cannot open the tcp listeners");
 	if (udp_count(d.udp) + stream_count(d.stream) == 0)
 		fatalx("no listener could be opened: nothing to serve");
+	turn_open(&d);
 
 	if (privs_drop(d.conf->user, d.conf->group, err, sizeof(err)) == -1)
 		fatalx("%s", err);

@@ -100,8 +100,8 @@ struct peer_ip {
 /* The lists in the order peer_judge() consults them; the first match wins. */
 enum peer_list {
 	PEER_LIST_DENIED,
-	PEER_LIST_SELF,
 	PEER_LIST_ALLOWED,
+	PEER_LIST_SELF,
 	PEER_LIST_DEFAULT,
 	PEER_NLISTS
 };
@@ -114,6 +114,11 @@ static const enum peer_verdict peer_list_verdict[PEER_NLISTS] = {
 };
 
 struct peer_policy {
+	/* The server's own IPs are peers only on relay ports: those are the
+	 * other allocations, which two browsers relaying through one server
+	 * use; any other port of ours is a service that is not for relaying
+	 * to. */
+	unsigned int relay_port_min, relay_port_max;
 	size_t n[PEER_NLISTS]; /* entries of each list, in net[] in order */
 	struct peer_net net[];
 };
@@ -320,7 +325,8 @@ peer_net_set_self(struct peer_net *net, const struct sockaddr_storage *ss)
 struct peer_policy *
 peer_policy_new(const struct peer_cidr *allowed, size_t nallowed,
 		const struct peer_cidr *denied, size_t ndenied,
-		const struct sockaddr_storage *self, size_t nself)
+		const struct sockaddr_storage *self, size_t nself,
+		unsigned int relay_port_min, unsigned int relay_port_max)
 {
 	struct peer_policy *p;
 	size_t i, total;
@@ -334,6 +340,8 @@ peer_policy_new(const struct peer_cidr *allowed, size_t nallowed,
 	p = calloc(1, sizeof(*p) + total * sizeof(p->net[0]));
 	if (p == NULL)
 		return NULL;
+	p->relay_port_min = relay_port_min;
+	p->relay_port_max = relay_port_max;
 	/* Filled in peer_list order; the counts say where each list ends. */
 	total = 0;
 	for (i = 0; i < ndenied; i++)
@@ -341,14 +349,14 @@ peer_policy_new(const struct peer_cidr *allowed, size_t nallowed,
 			p->n[PEER_LIST_DENIED]++;
 			total++;
 		}
-	for (i = 0; i < nself; i++)
-		if (peer_net_set_self(&p->net[total], &self[i])) {
-			p->n[PEER_LIST_SELF]++;
-			total++;
-		}
 	for (i = 0; i < nallowed; i++)
 		if (peer_net_set(&p->net[total], &allowed[i])) {
 			p->n[PEER_LIST_ALLOWED]++;
+			total++;
+		}
+	for (i = 0; i < nself; i++)
+		if (peer_net_set_self(&p->net[total], &self[i])) {
+			p->n[PEER_LIST_SELF]++;
 			total++;
 		}
 	for (i = 0; i < PEER_NDEFAULTS; i++)
@@ -379,14 +387,25 @@ peer_net_contains(const struct peer_net *net, const struct peer_ip *ip)
 	return true;
 }
 
-/* One address, one family: the first list that holds it decides. */
+/*
+ * One address, one family: the first list that holds it decides.  The
+ * self list is skipped for a relay port, and for port 0 (a permission,
+ * which is for an IP; ChannelBind and Send name the port).
+ */
 static enum peer_verdict
-peer_judge(const struct peer_policy *p, const struct peer_ip *ip)
+peer_judge(const struct peer_policy *p, const struct peer_ip *ip,
+	   unsigned int port)
 {
 	const struct peer_net *net = p->net;
+	bool relay_port = port == 0 || (port >= p->relay_port_min &&
+					port <= p->relay_port_max);
 	size_t list, i;
 
 	for (list = 0; list < PEER_NLISTS; list++) {
+		if (list == PEER_LIST_SELF && relay_port) {
+			net += p->n[list];
+			continue;
+		}
 		for (i = 0; i < p->n[list]; i++)
 			if (peer_net_contains(&net[i], ip))
 				return peer_list_verdict[list];
@@ -410,14 +429,15 @@ peer_ipv6_unspec_or_loopback(const uint8_t *a)
  * reopen whenever one spelling of an address escapes the check.
  */
 static enum peer_verdict
-peer_judge_all(const struct peer_policy *p, const struct peer_ip *ip)
+peer_judge_all(const struct peer_policy *p, const struct peer_ip *ip,
+	       unsigned int port)
 {
 	const struct peer_embedding *e;
 	enum peer_verdict verdict, inner;
 	struct peer_ip v4;
 	size_t i, k;
 
-	verdict = peer_judge(p, ip);
+	verdict = peer_judge(p, ip, port);
 	if (ip->family != AF_INET6)
 		return verdict;
 	memset(&v4, 0, sizeof(v4));
@@ -430,7 +450,7 @@ peer_judge_all(const struct peer_policy *p, const struct peer_ip *ip)
 			continue;
 		for (k = 0; k < 4; k++)
 			v4.addr[k] = ip->addr[e->offset + k] ^ e->flip;
-		inner = peer_judge(p, &v4);
+		inner = peer_judge(p, &v4, port);
 		if (inner > verdict)
 			verdict = inner;
 	}
@@ -445,7 +465,7 @@ peer_check(const struct peer_policy *p, const struct sockaddr *peer)
 
 	if (!peer_ip_read(&ip, &port, peer) || port == 0)
 		return PEER_DENY_BAD;
-	return peer_judge_all(p, &ip);
+	return peer_judge_all(p, &ip, ntohs(port));
 }
 
 enum peer_verdict
@@ -456,7 +476,7 @@ peer_check_ip(const struct peer_policy *p, const struct sockaddr *peer)
 
 	if (!peer_ip_read(&ip, &port, peer))
 		return PEER_DENY_BAD;
-	return peer_judge_all(p, &ip);
+	return peer_judge_all(p, &ip, 0);
 }
 
 const char *

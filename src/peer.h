@@ -72,9 +72,12 @@ const char *peer_cidr_str(const struct peer_cidr *c, char *buf, size_t cap);
 const struct peer_cidr *peer_default_denied(size_t *n);
 
 /*
- * Build a policy.  allowed opens ranges out of the built-in denied list,
- * denied closes more; self holds the server's listening and relay
- * addresses, matched by IP alone (their ports are ignored).  The arrays
+ * Build a policy.  allowed opens ranges out of the built-in denied list
+ * and the self rule, denied closes more and beats allowed.  self holds the
+ * server's listening and relay addresses: a peer on one of those IPs is
+ * refused unless its port is a relay port (relay_port_min..max: another
+ * allocation of this server, which two browsers relaying through it use)
+ * or the check names no port (peer_check_ip).  The arrays
  * are copied, so the caller keeps them; an IPv4-mapped entry
  * (::ffff:a.b.c.d, prefix 96 or more) is taken as the IPv4 range it names.
  * Entries come from peer_cidr_parse(); one of another family is ignored.
@@ -84,7 +87,8 @@ const struct peer_cidr *peer_default_denied(size_t *n);
 struct peer_policy *
 peer_policy_new(const struct peer_cidr *allowed, size_t nallowed,
 		const struct peer_cidr *denied, size_t ndenied,
-		const struct sockaddr_storage *self, size_t nself);
+		const struct sockaddr_storage *self, size_t nself,
+		unsigned int relay_port_min, unsigned int relay_port_max);
 void peer_policy_free(struct peer_policy *p);
 
 /*

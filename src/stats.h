@@ -14,8 +14,8 @@
 #define STATS_ERROR_CODES                                                      \
 	X(400)                                                                 \
 	X(401)                                                                 \
-	X(403) X(420) X(437) X(438) X(440) X(441) X(442) X(443) X(486) X(500)  \
-		X(508)
+	X(403)                                                                 \
+	X(420) X(437) X(438) X(440) X(441) X(442) X(443) X(486) X(500) X(508)
 
 enum stats_error_slot {
 #define X(code) STATS_ERR_##code,
@@ -68,6 +68,28 @@ struct stats {
 	uint64_t drop_unexpected;  /* a response, an unknown indication */
 	uint64_t drop_oversized;   /* larger than we accept */
 	uint64_t drop_send_failed; /* the kernel refused our answer */
+
+	/* TURN (RFC 8656).  Live counts come from alloc_totals(). */
+	uint64_t allocations_created;
+	uint64_t allocations_expired;
+	uint64_t allocations_deleted; /* Refresh 0, or the connection went */
+	uint64_t permissions_created;
+	uint64_t channels_created;
+	uint64_t auth_failures[16];    /* by enum auth_reason */
+	uint64_t peer_denied[8];       /* by enum peer_verdict */
+	uint64_t rate_limited;         /* unauthenticated requests dropped */
+	uint64_t retransmits_answered; /* from the answer cache */
+
+	/* The relay, each way: client to peer, peer to client. */
+	uint64_t relay_to_peer_packets, relay_to_peer_bytes;
+	uint64_t relay_to_client_packets, relay_to_client_bytes;
+	uint64_t relay_drop_no_allocation; /* ChannelData/Send, no alloc */
+	uint64_t relay_drop_no_channel;    /* ChannelData on no channel */
+	uint64_t relay_drop_no_permission; /* either way */
+	uint64_t relay_drop_bandwidth;     /* turn.max_bandwidth */
+	uint64_t relay_drop_malformed;     /* bad ChannelData or Send */
+	uint64_t relay_drop_too_big;       /* over turn.max_datagram */
+	uint64_t relay_drop_send_failed;   /* the kernel refused it */
 };
 
 #endif /* TURNPIKE_STATS_H */

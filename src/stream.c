@@ -62,18 +62,36 @@ struct stream_set {
 	bool full_logged; /* the limit warning is logged once per episode */
 };
 
+static uint64_t stream_now_ms(void);
+
 static struct stats_transport_counters *
 stream_counters(struct stream_set *set)
 {
 	return &set->srv->stats->transport[STATS_TCP];
 }
 
-/* Tear a connection down: the only place that does. */
+/* Tear a connection down: the only place that does.  Its allocation, if
+ * any, ends with it (RFC 8656 section 3.1: closing the connection deletes
+ * the allocation). */
 static void
 stream_conn_close(struct stream_conn *c)
 {
 	struct stream_set *set = c->set;
+	struct server *srv = set->srv;
 
+	if (srv->allocs != NULL) {
+		struct server_msg m = { .peer = (struct sockaddr *)&c->peer,
+					.local = (struct sockaddr *)&c->local,
+					.transport = SERVER_TCP };
+		struct alloc_tuple tuple;
+		struct alloc *a;
+
+		server_tuple(&tuple, &m);
+		if ((a = alloc_find(srv->allocs, &tuple)) != NULL) {
+			server_alloc_gone(srv, a, "closed", stream_now_ms());
+			alloc_free(srv->allocs, a);
+		}
+	}
 	LIST_REMOVE(c, entry);
 	set->nconns--;
 	stream_counters(set)->conns_open--;
@@ -151,7 +169,9 @@ stream_frames(struct stream_conn *c)
 		m.peer = (struct sockaddr *)&c->peer;
 		m.local = (struct sockaddr *)&c->local;
 		m.transport = SERVER_TCP;
+		m.conn = c;
 		m.now_ms = stream_now_ms();
+		m.now_unix = (int64_t)time(NULL);
 		ans = server_handle(srv, &m, answer, sizeof(answer));
 		evbuffer_drain(in, (size_t)flen);
 		stream_idle_arm(c);
@@ -353,4 +373,22 @@ unsigned int
 stream_count(const struct stream_set *set)
 {
 	return set->n;
+}
+
+int
+stream_send(void *conn, const void *buf, size_t len)
+{
+	struct stream_conn *c = conn;
+	struct server *srv = c->set->srv;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(out) + len >
+	    (size_t)srv->conf->stream_max_buffer) {
+		srv->stats->relay_drop_send_failed++;
+		return -1;
+	}
+	bufferevent_write(c->bev, buf, len);
+	stream_counters(c->set)->tx_packets++;
+	stream_counters(c->set)->tx_bytes += len;
+	return 0;
 }

@@ -7,6 +7,8 @@
 #ifndef TURNPIKE_STREAM_H
 #define TURNPIKE_STREAM_H
 
+#include <stddef.h>
+
 struct event_base;
 struct conf_addrs;
 struct server;
@@ -24,6 +26,15 @@ struct stream_set *stream_open(struct event_base *base,
 			       const struct conf_addrs *addrs,
 			       struct server *srv);
 void stream_close(struct stream_set *set);
+/*
+ * Queue len bytes of relayed data to the client of connection conn (as
+ * server_msg.conn gives it).  Returns 0, or -1 when the data was dropped
+ * and counted because stream.max_buffer bytes already wait: relayed media
+ * is never buffered without bound (RFC 8656 section 12.5 lets a server
+ * drop what it cannot send).
+ */
+int stream_send(void *conn, const void *buf, size_t len);
+
 /* How many listeners are open (skipped families do not count). */
 unsigned int stream_count(const struct stream_set *set);
 

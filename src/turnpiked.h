@@ -7,11 +7,13 @@
 #define TURNPIKE_TURNPIKED_H
 
 #include "conf.h"
+#include "policy.h"
 #include "server.h"
 #include "stats.h"
 
 struct event;
 struct event_base;
+struct relay_set;
 struct stream_set;
 struct udp_set;
 
@@ -26,6 +28,10 @@ struct turnpiked {
 	struct server server; /* the protocol core */
 	struct udp_set *udp;
 	struct stream_set *stream;
+	struct relay_set *relay; /* TURN, when turn.enable */
+	struct policy policy;    /* owned; replaced whole on reload */
+	struct event *sweep;     /* expiry, once a second */
+	uint64_t sweep_now_ms;
 
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;

@@ -31,11 +31,9 @@
 #define UDP_BATCH 32
 /* One byte more than we accept, so that a larger datagram shows. */
 #define UDP_SLOT (SERVER_MAX_MESSAGE + 1)
-#define UDP_CMSG_SPACE                                                         \
-	(CMSG_SPACE(sizeof(struct in6_pktinfo)) >                              \
-			 CMSG_SPACE(sizeof(struct in_pktinfo))                 \
-		 ? CMSG_SPACE(sizeof(struct in6_pktinfo))                      \
-		 : CMSG_SPACE(sizeof(struct in_pktinfo)))
+_Static_assert(CMSG_SPACE(sizeof(struct in6_pktinfo)) <= UDP_CMSG_SPACE &&
+		       CMSG_SPACE(sizeof(struct in_pktinfo)) <= UDP_CMSG_SPACE,
+	       "UDP_CMSG_SPACE too small");
 
 struct udp_listener {
 	int fd;
@@ -72,6 +70,43 @@ udp_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+size_t
+udp_source_cmsg(const struct sockaddr *local, void *ctl)
+{
+	struct cmsghdr *o = ctl;
+
+	memset(ctl, 0, UDP_CMSG_SPACE);
+	if (local->sa_family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
+		o->cmsg_level = IPPROTO_IP;
+		o->cmsg_type = IP_PKTINFO;
+		o->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	if (local->sa_family == AF_INET6) {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
+		o->cmsg_level = IPPROTO_IPV6;
+		o->cmsg_type = IPV6_PKTINFO;
+		o->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	return 0;
+}
+
+int
+udp_listener_fd(const void *conn)
+{
+	return ((const struct udp_listener *)conn)->fd;
+}
+
 /*
  * Read the destination address of a received datagram from its control
  * messages into to (port from the listener), and write the control message
@@ -88,30 +123,18 @@ udp_pktinfo(const struct udp_listener *l, struct msghdr *in,
 	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
-			struct cmsghdr *o = ctl;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			((struct sockaddr_in *)to)->sin_addr = pi.ipi_addr;
-			pi.ipi_spec_dst = pi.ipi_addr;
-			pi.ipi_ifindex = 0;
-			o->cmsg_level = IPPROTO_IP;
-			o->cmsg_type = IP_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
+			return udp_source_cmsg((struct sockaddr *)to, ctl);
 		}
 		if (c->cmsg_level == IPPROTO_IPV6 &&
 		    c->cmsg_type == IPV6_PKTINFO) {
 			struct in6_pktinfo pi;
-			struct cmsghdr *o = ctl;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			((struct sockaddr_in6 *)to)->sin6_addr = pi.ipi6_addr;
-			o->cmsg_level = IPPROTO_IPV6;
-			o->cmsg_type = IPV6_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
+			return udp_source_cmsg((struct sockaddr *)to, ctl);
 		}
 	}
 	return 0;
@@ -124,6 +147,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct stats_transport_counters *tc =
 		&l->srv->stats->transport[STATS_UDP];
 	uint64_t now = udp_now_ms();
+	int64_t wall = (int64_t)time(NULL);
 	int got, nout, sent;
 
 	for (int i = 0; i < UDP_BATCH; i++) {
@@ -166,7 +190,9 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		m.peer = (struct sockaddr *)&udp_batch.from[i];
 		m.local = (struct sockaddr *)&udp_batch.to[i];
 		m.transport = SERVER_UDP;
+		m.conn = l;
 		m.now_ms = now;
+		m.now_unix = wall;
 		ans = server_handle(l->srv, &m, udp_batch.out[nout],
 				    sizeof(udp_batch.out[nout]));
 		if (ans == 0)

@@ -7,6 +7,9 @@
 #ifndef TURNPIKE_UDP_H
 #define TURNPIKE_UDP_H
 
+#include <stddef.h>
+#include <sys/socket.h>
+
 struct event_base;
 struct conf_addrs;
 struct server;
@@ -22,6 +25,16 @@ struct udp_set;
 struct udp_set *udp_open(struct event_base *base,
 			 const struct conf_addrs *addrs, struct server *srv);
 void udp_close(struct udp_set *set);
+/*
+ * For the relay: the socket of the listener conn (as server_msg.conn
+ * gives it), and the control message that makes a datagram leave from
+ * local, written into ctl (UDP_CMSG_SPACE bytes); returns its length.
+ */
+int udp_listener_fd(const void *conn);
+size_t udp_source_cmsg(const struct sockaddr *local, void *ctl);
+
+#define UDP_CMSG_SPACE 64
+
 /* How many sockets are open (skipped families do not count). */
 unsigned int udp_count(const struct udp_set *set);
 

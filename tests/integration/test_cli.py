@@ -62,10 +62,16 @@ class ConfigCheck(unittest.TestCase):
                       ' max_buffer = 4096; };\n')
 
     def test_empty_config(self):
-        """An empty file is valid: every key has a default."""
-        if tp.knows_key("turn.enable", "false"):
-            self.skipTest("with TURN, an empty file lacks credentials")
+        """Every key has a default, but TURN has no unauthenticated mode:
+        an empty file is refused until it names users or a secret."""
         path = self.write("", base=False)
+        r = tp.run(["-t", "-c", path])
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (1, "", "%s:0: turn.users and turn.secrets are "
+                          "both empty: turnpike has no unauthenticated "
+                          "TURN; set one of them, or turn.enable = false "
+                          "for STUN only\n" % path))
+        path = self.write('turn = { secrets = [ "s" ]; };\n', base=False)
         r = tp.run(["-t", "-c", path])
         self.assertEqual((r.returncode, r.stdout, r.stderr),
                          (0, "configuration OK\n", ""))

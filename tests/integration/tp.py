@@ -43,6 +43,9 @@ READY = re.compile(r"^turnpiked \S+ ready$")
 # allowed by the test that expects it.
 ROUTINE_LINES = [
     r"listening on (udp|tcp) \S+",
+    r"turn: disabled \(turn\.enable = false\): STUN only",
+    r"turn: relay ports \d+-\d+(, IPv4)?(, IPv6)?",
+    r'turn: realm "[^"]*", \d+ static users, \d+ REST secrets',
     r"turnpiked \S+ ready",
     r"(SIGTERM|SIGINT) received, stopping",
     r"stopped",
@@ -105,42 +108,14 @@ def run(args, timeout_s=10, env=None, cwd=None):
                           cwd=cwd)
 
 
-_known_keys = {}
-
-
-def knows_key(name, value):
-    """Whether this turnpiked has the config key name (e.g. "turn.enable").
-
-    Asked once per key with `turnpiked -t` on a file setting it to value
-    (libconfig text): only an "unknown key" error means no.  This lets the
-    harness follow the daemon as keys are added.
-    """
-    if name not in _known_keys:
-        group, _, key = name.partition(".")
-        path = tempfile.mkstemp(prefix="tp-probe-", suffix=".conf")[1]
-        try:
-            write_file(path, 'daemon = { user = ""; };\n%s = { %s = %s; };\n'
-                       % (group, key, value))
-            r = run(["-t", "-c", path])
-            # An unknown group is reported by its own name ("turn").
-            _known_keys[name] = (r.returncode == 0
-                                 or "unknown key" not in r.stderr)
-        finally:
-            os.unlink(path)
-    return _known_keys[name]
-
-
 def base_conf():
     """The settings every test config needs, as a {group: {key: value}}.
 
-    daemon.user as default_user(); and, once the daemon has TURN (which
-    refuses to run without credentials), turn.enable = false, so that a
-    test config is a plain STUN server unless the test says otherwise.
+    daemon.user as default_user(), and turn.enable = false (TURN refuses
+    to run without credentials), so that a test config is a plain STUN
+    server unless the test says otherwise.
     """
-    conf = {"daemon": {"user": default_user()}}
-    if knows_key("turn.enable", "false"):
-        conf["turn"] = {"enable": False}
-    return conf
+    return {"daemon": {"user": default_user()}, "turn": {"enable": False}}
 
 
 _ipv6 = None

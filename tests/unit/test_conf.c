@@ -92,7 +92,16 @@ test_values(void)
 		    "listen = { udp = [ \"127.0.0.1:1\" ]; tcp = [ ]; };\n"
 		    "stun = { rfc3489 = true; };\n"
 		    "stream = { max_connections = 7; idle_timeout = 86400; "
-		    "max_buffer = 4096L; };\n",
+		    "max_buffer = 4096L; };\n"
+		    "turn = { users = [ \"alice:pw\", "
+		    "\"bob:0x0123456789abcdef0123456789ABCDEF\" ];\n"
+		    "  secrets = [ \"s1\", \"s2\" ]; realm = \"example.org\";\n"
+		    "  relay_ip = [ \"192.0.2.1\", \"2001:db8::1\" ];\n"
+		    "  external_ip = [ \"203.0.113.1\" ];\n"
+		    "  allowed_peers = [ \"127.0.0.1\", \"10.0.0.0/8\" ];\n"
+		    "  denied_peers = [ \"10.1.0.0/16\" ];\n"
+		    "  port_min = 50000; port_max = 50100; old_channels = true;\n"
+		    "};\n",
 		    err);
 	CHECK(conf != NULL);
 	if (conf == NULL) {
@@ -111,10 +120,26 @@ test_values(void)
 	CHECK_INT(conf->stream_max_connections, 7);
 	CHECK_INT(conf->stream_idle_timeout, 86400);
 	CHECK_INT(conf->stream_max_buffer, 4096);
+	CHECK(conf->turn_enable);
+	CHECK_STR(conf->turn_realm, "example.org");
+	CHECK_INT(conf->turn_users.n, 2);
+	CHECK_STR(conf->turn_users.v[1],
+		  "bob:0x0123456789abcdef0123456789ABCDEF");
+	CHECK_INT(conf->turn_secrets.n, 2);
+	CHECK_INT(conf->turn_relay_ip.n, 2);
+	CHECK_INT(addr_port((struct sockaddr *)&conf->turn_relay_ip.addr[0]),
+		  0);
+	CHECK_INT(conf->turn_external_ip.n, 1);
+	CHECK_INT(conf->turn_allowed_peers.n, 2);
+	CHECK_INT(conf->turn_allowed_peers.v[0].prefix, 32);
+	CHECK_INT(conf->turn_denied_peers.n, 1);
+	CHECK_INT(conf->turn_port_min, 50000);
+	CHECK(conf->turn_old_channels);
 	conf_free(conf);
 
-	/* An empty file is the defaults. */
-	conf = load("", err);
+	/* An empty file is the defaults, and TURN wants credentials. */
+	CHECK(load("", err) == NULL);
+	conf = load("turn = { enable = false; };\n", err);
 	CHECK(conf != NULL);
 	conf_free(conf);
 }
@@ -159,6 +184,43 @@ test_errors(void)
 	check_error("listen = { udp = []; tcp = []; };\n", 0,
 		    "listen.udp and listen.tcp are both empty: nothing to "
 		    "serve");
+	check_error("", 0,
+		    "turn.users and turn.secrets are both empty: turnpike "
+		    "has no unauthenticated TURN; set one of them, or "
+		    "turn.enable = false for STUN only");
+	check_error("turn = {\n users = [ \"alice\" ]; };\n", 2,
+		    "turn.users: entry 1 is not \"name:password\" or "
+		    "\"name:0xKEY\"");
+	check_error("turn = {\n users = [ \"alice:\" ]; };\n", 2,
+		    "turn.users: entry 1 is not \"name:password\" or "
+		    "\"name:0xKEY\"");
+	check_error("turn = {\n users = [ \"a:x\", \"a:y\" ]; };\n", 2,
+		    "turn.users: user \"a\" is listed twice");
+	check_error("turn = {\n users = [ \"a:0x12\" ]; };\n", 2,
+		    "turn.users: user \"a\": a key is \"0x\" and 32 hex "
+		    "digits");
+	check_error("turn = { secrets = [ \"\" ]; };\n", 1,
+		    "turn.secrets: secret 1 is empty");
+	check_error("turn = { secrets = [ \"s\" ];\n"
+		    " allowed_peers = [ \"10.1.1.1/8\" ]; };\n",
+		    2,
+		    "turn.allowed_peers: \"10.1.1.1/8\": host bits set (the "
+		    "network is 10.0.0.0/8)");
+	check_error("turn = { secrets = [ \"s\" ];\n"
+		    " relay_ip = [ \"1.2.3.4:5\" ]; };\n",
+		    2, "turn.relay_ip: \"1.2.3.4:5\" is not an IP address");
+	check_error("turn = { secrets = [ \"s\" ]; port_min = 60000; "
+		    "port_max = 50000; };\n",
+		    0, "turn.port_min 60000 is above turn.port_max 50000");
+	check_error("turn = { secrets = [ \"s\" ]; default_lifetime = 700; "
+		    "max_lifetime = 600; };\n",
+		    0,
+		    "turn.default_lifetime 700 is above turn.max_lifetime 600");
+	check_error("turn = { secrets = [ \"s\" ];\n"
+		    " relay_ip = [ \"192.0.2.1\", \"192.0.2.2\" ]; };\n",
+		    0,
+		    "turn.relay_ip and turn.external_ip take at most one IPv4 "
+		    "and one IPv6 address");
 	/* libconfig's own syntax errors keep its wording and line. */
 	check_error("log = {\n level = ;\n};\n", 2, "syntax error");
 }
@@ -189,11 +251,13 @@ test_carry(void)
 	char err[CONF_ERRLEN];
 	struct conf *old, *new;
 
-	old = load("daemon = { user = \"a\"; };\n"
+	old = load("turn = { enable = false; };\n"
+		   "daemon = { user = \"a\"; };\n"
 		   "listen = { udp = [ \"127.0.0.1:1\" ]; };\n"
 		   "log = { level = \"info\"; };\n",
 		   err);
-	new = load("daemon = { user = \"b\"; };\n"
+	new = load("turn = { enable = false; };\n"
+		   "daemon = { user = \"b\"; };\n"
 		   "listen = { udp = [ \"127.0.0.1:2\" ]; };\n"
 		   "log = { level = \"debug\"; };\n",
 		   err);
@@ -219,7 +283,8 @@ test_print_roundtrip(void)
 	struct conf *conf, *again;
 	FILE *mem;
 
-	conf = load("daemon = { user = \"with \\\"quote\\\"\"; };\n"
+	conf = load("turn = { secrets = [ \"s\" ]; };\n"
+		    "daemon = { user = \"with \\\"quote\\\"\"; };\n"
 		    "listen = { udp = [ \"[::1]:9\", \"127.0.0.1:9\" ]; "
 		    "tcp = [ ]; };\n",
 		    err);

@@ -74,7 +74,7 @@ make_policy(const char *const *allowed, const char *const *denied,
 			  0);
 	for (; self != NULL && *self != NULL; self++)
 		make_addr(&s[ns++], *self, 3478);
-	p = peer_policy_new(a, na, d, nd, s, ns);
+	p = peer_policy_new(a, na, d, nd, s, ns, 49152, 65535);
 	CHECK(p != NULL);
 	return p;
 }
@@ -184,7 +184,7 @@ test_defaults(void)
 	char buf[PEER_CIDR_STRLEN];
 	size_t i, n;
 
-	p = peer_policy_new(NULL, 0, NULL, 0, NULL, 0);
+	p = peer_policy_new(NULL, 0, NULL, 0, NULL, 0, 49152, 65535);
 	CHECK(p != NULL);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect(p, cases[i].ip, cases[i].want);
@@ -292,7 +292,7 @@ test_embedded(void)
 {
 	struct peer_policy *p;
 
-	p = peer_policy_new(NULL, 0, NULL, 0, NULL, 0);
+	p = peer_policy_new(NULL, 0, NULL, 0, NULL, 0, 49152, 65535);
 	CHECK(p != NULL);
 	expect_embedded(p, "127.0.0.1", PEER_DENY_DEFAULT);
 	expect_embedded(p, "10.1.2.3", PEER_DENY_DEFAULT);
@@ -398,36 +398,50 @@ test_operator_lists(void)
 static void
 test_self(void)
 {
-	static const char *const allow[] = { "192.0.2.0/24", "2001:db8::/32",
-					     "10.0.0.0/8", NULL };
+	static const char *const allow[] = { "192.0.2.0/24", "10.0.0.0/8",
+					     NULL };
 	static const char *const deny[] = { "10.9.9.9/32", NULL };
 	static const char *const self[] = {
 		"192.0.2.10", "2001:db8::10", "::ffff:198.51.100.7",
-		"10.0.0.5",   "10.9.9.9",     NULL
+		"10.0.0.5",   "10.9.9.9",     "203.0.113.10",
+		NULL
 	};
 	struct sockaddr_storage ss;
 	struct peer_policy *p;
 
 	p = make_policy(allow, deny, self);
-	/* The server's own addresses are refused even when allowed. */
-	expect(p, "192.0.2.10", PEER_DENY_SELF);
-	expect_embedded(p, "192.0.2.10", PEER_DENY_SELF);
-	expect(p, "192.0.2.11", PEER_ALLOW);
+	/* The server's own addresses, on a port that is not a relay port
+	 * (expect() uses 3478): refused. */
 	expect(p, "2001:db8::10", PEER_DENY_SELF);
 	expect(p, "2001:db8::11", PEER_ALLOW);
-	expect(p, "10.0.0.5", PEER_DENY_SELF);
-	expect(p, "10.0.0.6", PEER_ALLOW);
+	expect(p, "203.0.113.10", PEER_DENY_SELF);
+	expect_embedded(p, "203.0.113.10", PEER_DENY_SELF);
+	expect(p, "203.0.113.11", PEER_ALLOW);
 	/* A dual-stack socket's mapped address is its IPv4 address. */
 	expect(p, "198.51.100.7", PEER_DENY_SELF);
 	expect(p, "::ffff:198.51.100.7", PEER_DENY_SELF);
+	make_addr(&ss, "203.0.113.10", 22);
+	expect_ss(p, &ss, PEER_DENY_SELF, "203.0.113.10:22");
+	make_addr(&ss, "203.0.113.10", 49151);
+	expect_ss(p, &ss, PEER_DENY_SELF, "203.0.113.10:49151");
+	/* On a relay port it is another allocation of this server: two
+	 * browsers relaying through us reach each other that way. */
+	make_addr(&ss, "203.0.113.10", 49152);
+	expect_ss(p, &ss, PEER_ALLOW, "203.0.113.10:49152");
+	make_addr(&ss, "2001:db8::10", 65535);
+	expect_ss(p, &ss, PEER_ALLOW, "[2001:db8::10]:65535");
+	/* A permission names no port: the IP alone is not refused. */
+	CHECK_INT(peer_check_ip(p, (struct sockaddr *)&ss), PEER_ALLOW);
+	/* An operator's allow beats the self rule (a lab on loopback), but
+	 * not the default deny list's reach beyond what it allows. */
+	expect(p, "192.0.2.10", PEER_ALLOW);
+	expect(p, "10.0.0.5", PEER_ALLOW);
+	/* On a relay port, self gives way to the default list. */
+	make_addr(&ss, "198.51.100.7", 50000);
+	expect_ss(p, &ss, PEER_ALLOW, "198.51.100.7:50000");
 	/* The operator's deny is the more specific reason. */
 	expect(p, "10.9.9.9", PEER_DENY_CONFIG);
 	expect(p, "::ffff:10.9.9.9", PEER_DENY_CONFIG);
-	/* Compared by IP alone: any port. */
-	make_addr(&ss, "192.0.2.10", 49152);
-	expect_ss(p, &ss, PEER_DENY_SELF, "192.0.2.10:49152");
-	make_addr(&ss, "2001:db8::10", 1);
-	expect_ss(p, &ss, PEER_DENY_SELF, "[2001:db8::10]:1");
 	peer_policy_free(p);
 }
 
@@ -438,7 +452,7 @@ test_bad(void)
 	struct sockaddr_un sun;
 	struct peer_policy *p;
 
-	p = peer_policy_new(NULL, 0, NULL, 0, NULL, 0);
+	p = peer_policy_new(NULL, 0, NULL, 0, NULL, 0, 49152, 65535);
 	CHECK(p != NULL);
 	make_addr(&ss, "8.8.8.8", 0);
 	expect_ss(p, &ss, PEER_DENY_BAD, "8.8.8.8:0");

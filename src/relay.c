@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * relay.c: relay sockets, and the path from peers back to clients.
+ *
+ * Each allocation gets one UDP socket per family, bound to turn.relay_ip
+ * (or the wildcard) on a port picked at random from turn.port_min..max; a
+ * bitmap of the ports we hold saves binding ones we know are taken.
+ * EVEN-PORT with the R bit keeps the next port bound as a reservation for
+ * 30 s under a random RESERVATION-TOKEN (RFC 8656 section 7.2).
+ *
+ * A relay socket is read in batches with recvmmsg() into buffers that
+ * leave room in front of the data, so that the ChannelData header or the
+ * Data indication's header and attributes are written in place, without a
+ * copy; the batch then goes to the client in one sendmmsg() on its UDP
+ * listener, from the address the client talks to, or onto its TCP
+ * connection.  The path allocates nothing and logs nothing.  Not for
+ * protocol decisions: those are turn.c's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "alloc.h"
+#include "conf.h"
+#include "log.h"
+#include "relay.h"
+#include "server.h"
+#include "stream.h"
+#include "stun.h"
+#include "udp.h"
+
+#define RELAY_BATCH 32
+/* In front of the data: a STUN header, XOR-PEER-ADDRESS for IPv6 and the
+ * DATA attribute's header (the Data indication's largest case). */
+#define RELAY_HEADROOM         (STUN_HEADER_SIZE + 4 + 20 + 4)
+#define RELAY_SLOT             (RELAY_HEADROOM + SERVER_MAX_MESSAGE + 4)
+#define RELAY_RESERVATION_MS   30000
+#define RELAY_MAX_RESERVATIONS 1024
+#define RELAY_BIND_TRIES       64
+
+struct relay_set;
+
+/* One relay socket: an allocation's address of one family. */
+struct relay_sock {
+	int fd;
+	struct event *ev;
+	struct alloc *alloc;
+	struct relay_set *set;
+};
+
+/* What alloc->io points to. */
+struct relay_io {
+	struct relay_sock sock[2]; /* [0] IPv4, [1] IPv6; fd -1 if none */
+};
+
+/* A port held for a later Allocate with RESERVATION-TOKEN. */
+struct relay_reservation {
+	uint8_t token[8];
+	int fd;
+	int family;
+	unsigned int port;
+	uint64_t expires_ms;
+};
+
+struct relay_set {
+	struct event_base *base;
+	struct server *srv;
+	/* What relay sockets bind and what clients are told, per family;
+	 * family 0 where not configured. */
+	struct sockaddr_storage bind_addr[2];
+	struct sockaddr_storage external[2];
+	bool family_ok[2];
+	unsigned int port_min, port_max;
+	uint8_t ports_used[2][65536 / 8];
+	struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
+	unsigned int nreservations;
+	uint64_t tid_state; /* xorshift for Data indication transaction ids */
+};
+
+/* The batch buffers: one thread reads one relay socket at a time. */
+static struct {
+	uint8_t buf[RELAY_BATCH][RELAY_SLOT];
+	struct sockaddr_storage from[RELAY_BATCH];
+	struct iovec in_iov[RELAY_BATCH], out_iov[RELAY_BATCH];
+	struct mmsghdr in_msg[RELAY_BATCH], out_msg[RELAY_BATCH];
+	union {
+		char buf[UDP_CMSG_SPACE];
+		struct cmsghdr align;
+	} ctl;
+} relay_batch;
+
+static uint64_t
+relay_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool
+port_used(const struct relay_set *set, int fi, unsigned int port)
+{
+	return set->ports_used[fi][port / 8] & (1u << (port % 8));
+}
+
+static void
+port_mark(struct relay_set *set, int fi, unsigned int port, bool used)
+{
+	if (used)
+		set->ports_used[fi][port / 8] |= (uint8_t)(1u << (port % 8));
+	else
+		set->ports_used[fi][port / 8] &= (uint8_t) ~(1u << (port % 8));
+}
+
+/* Bind a UDP socket of family fi to port; returns the fd or -1. */
+static int
+relay_bind(struct relay_set *set, int fi, unsigned int port)
+{
+	struct sockaddr_storage ss = set->bind_addr[fi];
+	int fd, on = 1, off = 0;
+
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (ss.ss_family == AF_INET6) {
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+				 sizeof(on));
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &off,
+				 sizeof(off));
+	} else {
+		/* RFC 8656 section 10.2: the DF bit only when asked for. */
+		int pmtu = IP_PMTUDISC_DONT;
+
+		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+				 sizeof(pmtu));
+	}
+	if (bind(fd, (struct sockaddr *)&ss,
+		 addr_len((struct sockaddr *)&ss)) == -1) {
+		close(fd);
+		return -1;
+	}
+	port_mark(set, fi, port, true);
+	return fd;
+}
+
+static void
+relay_unbind(struct relay_set *set, int fi, int fd, unsigned int port)
+{
+	port_mark(set, fi, port, false);
+	close(fd);
+}
+
+static unsigned int
+relay_random(unsigned int n)
+{
+	uint32_t r = 0;
+
+	(void)RAND_bytes((unsigned char *)&r, sizeof(r));
+	return r % n;
+}
+
+/*
+ * Bind a relay socket of family fi on a free port of the range: even when
+ * even is set, and then also port+1 into *next_fd when next_fd is not
+ * NULL.  Starts at a random port and walks the range, skipping ports we
+ * hold and trying at most RELAY_BIND_TRIES binds.  Returns the fd with
+ * *port set, or -1 (508).
+ */
+static int
+relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
+	   unsigned int *port)
+{
+	unsigned int span = set->port_max - set->port_min + 1;
+	unsigned int start = relay_random(span), tries = 0;
+
+	for (unsigned int i = 0; i < span && tries < RELAY_BIND_TRIES; i++) {
+		unsigned int p = set->port_min + (start + i) % span;
+		int fd;
+
+		if ((even && (p % 2 != 0 || p + 1 > set->port_max)) ||
+		    port_used(set, fi, p) ||
+		    (next_fd != NULL && port_used(set, fi, p + 1)))
+			continue;
+		tries++;
+		if ((fd = relay_bind(set, fi, p)) == -1)
+			continue;
+		if (next_fd != NULL &&
+		    (*next_fd = relay_bind(set, fi, p + 1)) == -1) {
+			relay_unbind(set, fi, fd, p);
+			continue;
+		}
+		*port = p;
+		return fd;
+	}
+	return -1;
+}
+
+static void relay_read_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Watch fd as a's relay socket of family fi and fill a->relay[fi]. */
+static int
+relay_attach(struct relay_set *set, struct alloc *a, struct relay_io *io,
+	     int fi, int fd, unsigned int port)
+{
+	struct relay_sock *rs = &io->sock[fi];
+	struct sockaddr_storage told = set->external[fi];
+
+	if (told.ss_family == 0) {
+		/* No address configured for the family: tell the client the
+		 * address it reached us at, when it is of that family. */
+		struct sockaddr_storage server;
+
+		addr_key_to(&a->tuple.server, &server);
+		if (server.ss_family != set->bind_addr[fi].ss_family)
+			return STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED;
+		told = server;
+	}
+	if (told.ss_family == AF_INET)
+		((struct sockaddr_in *)&told)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&told)->sin6_port =
+			htons((uint16_t)port);
+	rs->fd = fd;
+	rs->alloc = a;
+	rs->set = set;
+	rs->ev = event_new(set->base, fd, EV_READ | EV_PERSIST, relay_read_cb,
+			   rs);
+	if (rs->ev == NULL || event_add(rs->ev, NULL) == -1) {
+		if (rs->ev != NULL)
+			event_free(rs->ev);
+		rs->ev = NULL;
+		rs->fd = -1;
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	}
+	addr_key_from(&a->relay[fi], (struct sockaddr *)&told);
+	return 0;
+}
+
+static void
+relay_detach(struct relay_set *set, struct relay_io *io, int fi,
+	     struct alloc *a)
+{
+	struct relay_sock *rs = &io->sock[fi];
+
+	if (rs->fd == -1)
+		return;
+	event_free(rs->ev);
+	relay_unbind(set, fi, rs->fd, a->relay[fi].port);
+	rs->fd = -1;
+}
+
+static struct relay_reservation *
+relay_reservation_find(struct relay_set *set, const uint8_t token[8])
+{
+	for (unsigned int i = 0; i < set->nreservations; i++)
+		if (memcmp(set->reservations[i].token, token, 8) == 0)
+			return &set->reservations[i];
+	return NULL;
+}
+
+static void
+relay_reservation_drop(struct relay_set *set, struct relay_reservation *r,
+		       bool close_fd)
+{
+	if (close_fd)
+		relay_unbind(set, alloc_family_index(r->family), r->fd,
+			     r->port);
+	*r = set->reservations[--set->nreservations];
+}
+
+/*
+ * Open the relay sockets of family fi for a, as rq asks.  Returns 0 or a
+ * STUN error.
+ */
+static int
+relay_open_family(struct relay_set *set, struct alloc *a, struct relay_io *io,
+		  struct server_relay_request *rq, int fi, uint64_t now_ms)
+{
+	unsigned int port;
+	int fd, next_fd = -1, rc;
+
+	if (!set->family_ok[fi])
+		return STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED;
+	fd = relay_pick(set, fi, rq->even_port,
+			rq->reserve_next && set->nreservations <
+						    RELAY_MAX_RESERVATIONS
+				? &next_fd
+				: NULL,
+			&port);
+	if (fd == -1)
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	if ((rc = relay_attach(set, a, io, fi, fd, port)) != 0) {
+		relay_unbind(set, fi, fd, port);
+		if (next_fd != -1)
+			relay_unbind(set, fi, next_fd, port + 1);
+		return rc;
+	}
+	if (next_fd != -1) {
+		struct relay_reservation *r =
+			&set->reservations[set->nreservations++];
+
+		(void)RAND_bytes(r->token, sizeof(r->token));
+		r->fd = next_fd;
+		r->family = set->bind_addr[fi].ss_family;
+		r->port = port + 1;
+		r->expires_ms = now_ms + RELAY_RESERVATION_MS;
+		memcpy(rq->new_token, r->token, sizeof(r->token));
+		rq->made_token = true;
+	}
+	return 0;
+}
+
+static int
+relay_open(void *ctx, struct alloc *a, struct server_relay_request *rq)
+{
+	struct relay_set *set = ctx;
+	struct relay_io *io;
+	uint64_t now = relay_now_ms();
+	int rc = 0, opened = 0;
+
+	if ((io = calloc(1, sizeof(*io))) == NULL)
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	io->sock[0].fd = io->sock[1].fd = -1;
+	a->io = io;
+
+	if (rq->use_token) {
+		struct relay_reservation *r =
+			relay_reservation_find(set, rq->token);
+		int fi;
+
+		if (r == NULL || r->expires_ms <= now) {
+			rc = STUN_ERR_INSUFFICIENT_CAPACITY;
+		} else {
+			fi = alloc_family_index(r->family);
+			rc = relay_attach(set, a, io, fi, r->fd, r->port);
+			relay_reservation_drop(set, r, rc != 0);
+		}
+		if (rc != 0) {
+			free(io);
+			a->io = NULL;
+		}
+		return rc;
+	}
+	for (int fi = 0; fi < 2; fi++) {
+		if (!rq->family[fi])
+			continue;
+		rq->family_error[fi] =
+			relay_open_family(set, a, io, rq, fi, now);
+		if (rq->family_error[fi] == 0)
+			opened++;
+		else
+			rc = rq->family_error[fi];
+	}
+	if (opened == 0) {
+		free(io);
+		a->io = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+static void
+relay_close(void *ctx, struct alloc *a)
+{
+	struct relay_set *set = ctx;
+	struct relay_io *io = a->io;
+
+	if (io == NULL)
+		return;
+	relay_detach(set, io, 0, a);
+	relay_detach(set, io, 1, a);
+	free(io);
+	a->io = NULL;
+}
+
+static int
+relay_send(void *ctx, struct alloc *a, const struct sockaddr *peer,
+	   const uint8_t *data, size_t len, bool dont_fragment)
+{
+	struct relay_set *set = ctx;
+	struct relay_io *io = a->io;
+	int fi = alloc_family_index(peer->sa_family);
+	int fd = io->sock[fi].fd;
+	ssize_t n;
+
+	if (fd == -1) {
+		set->srv->stats->relay_drop_malformed++;
+		return -1;
+	}
+	if (dont_fragment) {
+		int on = 1, pmtu = IP_PMTUDISC_DO;
+
+		if (fi == 0)
+			(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+					 sizeof(pmtu));
+		else
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on,
+					 sizeof(on));
+	}
+	n = sendto(fd, data, len, MSG_DONTWAIT, peer, addr_len(peer));
+	if (dont_fragment) {
+		int off = 0, pmtu = IP_PMTUDISC_DONT;
+
+		if (fi == 0)
+			(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+					 sizeof(pmtu));
+		else
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &off,
+					 sizeof(off));
+	}
+	if (n == -1) {
+		set->srv->stats->relay_drop_send_failed++;
+		return -1;
+	}
+	return 0;
+}
+
+const struct server_relay_ops relay_ops = {
+	.open = relay_open,
+	.close = relay_close,
+	.send = relay_send,
+};
+
+static uint64_t
+relay_xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/*
+ * Put the header in front of the len bytes of data at data (which has
+ * RELAY_HEADROOM bytes before it and 3 spare after) for the client:
+ * ChannelData when a channel is bound to the peer, else a Data indication
+ * (RFC 8656 sections 11.3 and 12.5).  Returns where the message starts and
+ * its length in *out_len (padded to 4 on streams, where RFC 8656 section
+ * 12.5 asks it of ChannelData).
+ */
+static uint8_t *
+relay_frame(struct relay_set *set, struct alloc *a, const struct addr_key *pk,
+	    const struct sockaddr *peer, uint8_t *data, size_t len,
+	    uint64_t now_ms, size_t *out_len)
+{
+	const struct alloc_chan *c =
+		alloc_chan_by_peer(set->srv->allocs, a, pk, now_ms);
+	bool stream = a->tuple.transport != SERVER_UDP;
+	size_t pad = (4 - (len & 3)) & 3;
+
+	if (c != NULL) {
+		uint8_t *h = data - 4;
+
+		h[0] = (uint8_t)(c->number >> 8);
+		h[1] = (uint8_t)c->number;
+		h[2] = (uint8_t)(len >> 8);
+		h[3] = (uint8_t)len;
+		if (stream)
+			memset(data + len, 0, pad);
+		*out_len = 4 + len + (stream ? pad : 0);
+		return h;
+	} else {
+		size_t peer_attr = peer->sa_family == AF_INET6 ? 24 : 12;
+		size_t body = peer_attr + 4 + len + pad;
+		uint8_t *h = data - 4 - peer_attr - STUN_HEADER_SIZE;
+		uint64_t r1 = relay_xorshift(&set->tid_state);
+		uint64_t r2 = relay_xorshift(&set->tid_state);
+		struct stun_builder b;
+		uint8_t tid[STUN_TID_SIZE];
+
+		memcpy(tid, &r1, 8);
+		memcpy(tid + 8, &r2, 4);
+		/* Header and XOR-PEER-ADDRESS through the codec, which only
+		 * writes in front of the data; then DATA's header by hand. */
+		stun_build_init(
+			&b, h, STUN_HEADER_SIZE + peer_attr,
+			stun_type(STUN_METHOD_DATA, STUN_CLASS_INDICATION),
+			tid);
+		stun_add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+		h[2] = (uint8_t)(body >> 8);
+		h[3] = (uint8_t)body;
+		data[-4] = (uint8_t)(STUN_ATTR_DATA >> 8);
+		data[-3] = (uint8_t)STUN_ATTR_DATA;
+		data[-2] = (uint8_t)(len >> 8);
+		data[-1] = (uint8_t)len;
+		memset(data + len, 0, pad);
+		*out_len = STUN_HEADER_SIZE + body;
+		return h;
+	}
+}
+
+static void
+relay_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_sock *rs = arg;
+	struct relay_set *set = rs->set;
+	struct server *srv = set->srv;
+	struct stats *st = srv->stats;
+	struct alloc *a = rs->alloc;
+	uint64_t now = relay_now_ms();
+	struct sockaddr_storage client, local;
+	size_t ctl = 0;
+	int got, nout = 0;
+
+	for (int i = 0; i < RELAY_BATCH; i++) {
+		struct msghdr *h = &relay_batch.in_msg[i].msg_hdr;
+
+		relay_batch.in_iov[i].iov_base =
+			relay_batch.buf[i] + RELAY_HEADROOM;
+		relay_batch.in_iov[i].iov_len = SERVER_MAX_MESSAGE;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &relay_batch.from[i];
+		h->msg_namelen = sizeof(relay_batch.from[i]);
+		h->msg_iov = &relay_batch.in_iov[i];
+		h->msg_iovlen = 1;
+	}
+	got = recvmmsg(fd, relay_batch.in_msg, RELAY_BATCH, MSG_DONTWAIT, NULL);
+	if (got <= 0)
+		return; /* EAGAIN, or an ICMP error reported by the kernel */
+
+	addr_key_to(&a->tuple.client, &client);
+	for (int i = 0; i < got; i++) {
+		struct msghdr *h = &relay_batch.in_msg[i].msg_hdr;
+		size_t len = relay_batch.in_msg[i].msg_len, out_len;
+		uint8_t *data = relay_batch.buf[i] + RELAY_HEADROOM, *msg;
+		struct addr_key pk;
+
+		if (h->msg_flags & MSG_TRUNC ||
+		    len > (size_t)srv->conf->turn_max_datagram) {
+			st->relay_drop_too_big++;
+			continue;
+		}
+		/* RFC 8656 section 11.3: data from a peer without a
+		 * permission is dropped. */
+		addr_key_from(&pk, (struct sockaddr *)&relay_batch.from[i]);
+		if (!alloc_perm_ok(srv->allocs, a, &pk, now)) {
+			st->relay_drop_no_permission++;
+			continue;
+		}
+		if (!alloc_bw_take(a, len,
+				   (uint64_t)srv->conf->turn_max_bandwidth,
+				   now)) {
+			st->relay_drop_bandwidth++;
+			continue;
+		}
+		msg = relay_frame(set, a, &pk,
+				  (struct sockaddr *)&relay_batch.from[i], data,
+				  len, now, &out_len);
+		a->packets_from_peer++;
+		a->bytes_from_peer += len;
+		if (a->tuple.transport != SERVER_UDP) {
+			if (stream_send(a->conn, msg, out_len) == 0) {
+				st->relay_to_client_packets++;
+				st->relay_to_client_bytes += len;
+			}
+			continue;
+		}
+		relay_batch.out_iov[nout].iov_base = msg;
+		relay_batch.out_iov[nout].iov_len = out_len;
+		nout++;
+	}
+	if (nout == 0)
+		return;
+
+	/* One sendmmsg to the client, from the address it talks to. */
+	addr_key_to(&a->tuple.server, &local);
+	ctl = udp_source_cmsg((struct sockaddr *)&local, relay_batch.ctl.buf);
+	for (int i = 0; i < nout; i++) {
+		struct msghdr *h = &relay_batch.out_msg[i].msg_hdr;
+
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &client;
+		h->msg_namelen = addr_len((struct sockaddr *)&client);
+		h->msg_iov = &relay_batch.out_iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = ctl ? relay_batch.ctl.buf : NULL;
+		h->msg_controllen = ctl;
+	}
+	for (int done = 0, sent; done < nout; done += sent) {
+		sent = sendmmsg(udp_listener_fd(a->conn),
+				relay_batch.out_msg + done,
+				(unsigned int)(nout - done), MSG_DONTWAIT);
+		if (sent <= 0) {
+			st->relay_drop_send_failed++;
+			sent = 1;
+			continue;
+		}
+		for (int i = done; i < done + sent; i++) {
+			st->relay_to_client_packets++;
+			st->relay_to_client_bytes +=
+				relay_batch.out_iov[i].iov_len;
+		}
+	}
+}
+
+/* The wildcard or configured address relay sockets of a family bind. */
+static void
+relay_family(struct relay_set *set, const struct conf *conf, int family)
+{
+	int fi = alloc_family_index(family);
+	int probe;
+
+	for (unsigned int i = 0; i < conf->turn_relay_ip.n; i++)
+		if (conf->turn_relay_ip.addr[i].ss_family == family)
+			set->bind_addr[fi] = conf->turn_relay_ip.addr[i];
+	for (unsigned int i = 0; i < conf->turn_external_ip.n; i++)
+		if (conf->turn_external_ip.addr[i].ss_family == family)
+			set->external[fi] = conf->turn_external_ip.addr[i];
+	if (set->bind_addr[fi].ss_family == 0) {
+		/* Relay IPs configured, none of this family: not offered. */
+		if (conf->turn_relay_ip.n > 0)
+			return;
+		set->bind_addr[fi].ss_family = (sa_family_t)family;
+	}
+	/* A relay IP that is not the wildcard is what clients are told. */
+	if (set->external[fi].ss_family == 0 && conf->turn_relay_ip.n > 0)
+		set->external[fi] = set->bind_addr[fi];
+	if ((probe = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("turn: no %s relays",
+			 family == AF_INET ? "IPv4" : "IPv6");
+		return;
+	}
+	close(probe);
+	set->family_ok[fi] = true;
+}
+
+struct relay_set *
+relay_new(struct event_base *base, struct server *srv, const struct conf *conf)
+{
+	struct relay_set *set;
+
+	if ((set = calloc(1, sizeof(*set))) == NULL) {
+		log_warn("relay");
+		return NULL;
+	}
+	set->base = base;
+	set->srv = srv;
+	set->port_min = (unsigned int)conf->turn_port_min;
+	set->port_max = (unsigned int)conf->turn_port_max;
+	relay_family(set, conf, AF_INET);
+	relay_family(set, conf, AF_INET6);
+	if (RAND_bytes((unsigned char *)&set->tid_state,
+		       sizeof(set->tid_state)) != 1 ||
+	    set->tid_state == 0)
+		set->tid_state = 0x9E3779B97F4A7C15ULL;
+	srv->relay = &relay_ops;
+	srv->relay_ctx = set;
+	log_info("turn: relay ports %u-%u%s%s", set->port_min, set->port_max,
+		 set->family_ok[0] ? ", IPv4" : "",
+		 set->family_ok[1] ? ", IPv6" : "");
+	return set;
+}
+
+void
+relay_sweep(struct relay_set *set, uint64_t now_ms)
+{
+	for (unsigned int i = 0; i < set->nreservations;) {
+		if (set->reservations[i].expires_ms <= now_ms)
+			relay_reservation_drop(set, &set->reservations[i],
+					       true);
+		else
+			i++;
+	}
+}
+
+void
+relay_free(struct relay_set *set)
+{
+	if (set == NULL)
+		return;
+	while (set->nreservations > 0)
+		relay_reservation_drop(set, &set->reservations[0], true);
+	free(set);
+}
