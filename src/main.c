@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "notify.h"
@@ -66,15 +67,6 @@ version(void)
 	);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The limits of the allocation table, from conf (applied on reload). */
 static void
 turn_limits(struct turnpiked *d, const struct conf *conf)
@@ -103,7 +95,7 @@ turn_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct turnpiked *d = arg;
 
-	d->sweep_now_ms = now_ms();
+	d->sweep_now_ms = clock_mono_ms();
 	alloc_expire(d->server.allocs, d->sweep_now_ms, turn_expired_cb, d);
 	relay_sweep(d->relay, d->sweep_now_ms);
 }
@@ -157,7 +149,7 @@ turn_close(struct turnpiked *d)
 {
 	if (d->sweep != NULL)
 		event_free(d->sweep);
-	d->sweep_now_ms = now_ms();
+	d->sweep_now_ms = clock_mono_ms();
 	alloc_table_free(d->server.allocs, turn_expired_cb, d);
 	relay_free(d->relay);
 	ratelimit_free(d->server.unauth);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "alloc.h"
 #include "conf.h"
 #include "log.h"
@@ -98,15 +99,6 @@ static struct {
 	} ctl;
 } relay_batch;
 
-static uint64_t
-relay_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool
 port_used(const struct relay_set *set, int fi, unsigned int port)
 {
@@ -122,12 +114,30 @@ port_mark(struct relay_set *set, int fi, unsigned int port, bool used)
 		set->ports_used[fi][port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 
+/* Set or clear the DF bit (IPv4) or don't-fragment (IPv6) on a socket.
+ * RFC 8656 section 10.2: only a Send with DONT-FRAGMENT sets it. */
+static void
+relay_set_df(int fd, int fi, bool on)
+{
+	if (fi == 0) {
+		int pmtu = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+
+		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+				 sizeof(pmtu));
+	} else {
+		int v = on;
+
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v,
+				 sizeof(v));
+	}
+}
+
 /* Bind a UDP socket of family fi to port; returns the fd or -1. */
 static int
 relay_bind(struct relay_set *set, int fi, unsigned int port)
 {
 	struct sockaddr_storage ss = set->bind_addr[fi];
-	int fd, on = 1, off = 0;
+	int fd, on = 1;
 
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
@@ -136,18 +146,10 @@ relay_bind(struct relay_set *set, int fi, unsigned int port)
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (ss.ss_family == AF_INET6) {
+	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
 				 sizeof(on));
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &off,
-				 sizeof(off));
-	} else {
-		/* RFC 8656 section 10.2: the DF bit only when asked for. */
-		int pmtu = IP_PMTUDISC_DONT;
-
-		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
-				 sizeof(pmtu));
-	}
+	relay_set_df(fd, fi, false);
 	if (bind(fd, (struct sockaddr *)&ss,
 		 addr_len((struct sockaddr *)&ss)) == -1) {
 		close(fd);
@@ -329,7 +331,7 @@ relay_open(void *ctx, struct alloc *a, struct server_relay_request *rq)
 {
 	struct relay_set *set = ctx;
 	struct relay_io *io;
-	uint64_t now = relay_now_ms();
+	uint64_t now = clock_mono_ms();
 	int rc = 0, opened = 0;
 
 	if ((io = calloc(1, sizeof(*io))) == NULL)
@@ -401,27 +403,11 @@ relay_send(void *ctx, struct alloc *a, const struct sockaddr *peer,
 		set->srv->stats->relay_drop_malformed++;
 		return -1;
 	}
-	if (dont_fragment) {
-		int on = 1, pmtu = IP_PMTUDISC_DO;
-
-		if (fi == 0)
-			(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
-					 sizeof(pmtu));
-		else
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on,
-					 sizeof(on));
-	}
+	if (dont_fragment)
+		relay_set_df(fd, fi, true);
 	n = sendto(fd, data, len, MSG_DONTWAIT, peer, addr_len(peer));
-	if (dont_fragment) {
-		int off = 0, pmtu = IP_PMTUDISC_DONT;
-
-		if (fi == 0)
-			(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
-					 sizeof(pmtu));
-		else
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &off,
-					 sizeof(off));
-	}
+	if (dont_fragment)
+		relay_set_df(fd, fi, false);
 	if (n == -1) {
 		set->srv->stats->relay_drop_send_failed++;
 		return -1;
@@ -513,7 +499,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = set->srv;
 	struct stats *st = srv->stats;
 	struct alloc *a = rs->alloc;
-	uint64_t now = relay_now_ms();
+	uint64_t now = clock_mono_ms();
 	struct sockaddr_storage client, local;
 	size_t ctl = 0;
 	int got, nout = 0;

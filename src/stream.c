@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "server.h"
@@ -62,8 +63,6 @@ struct stream_set {
 	bool full_logged; /* the limit warning is logged once per episode */
 };
 
-static uint64_t stream_now_ms(void);
-
 static struct stats_transport_counters *
 stream_counters(struct stream_set *set)
 {
@@ -88,7 +87,7 @@ stream_conn_close(struct stream_conn *c)
 
 		server_tuple(&tuple, &m);
 		if ((a = alloc_find(srv->allocs, &tuple)) != NULL) {
-			server_alloc_gone(srv, a, "closed", stream_now_ms());
+			server_alloc_gone(srv, a, "closed", clock_mono_ms());
 			alloc_free(srv->allocs, a);
 		}
 	}
@@ -112,15 +111,6 @@ stream_idle_arm(struct stream_conn *c)
 	struct timeval tv = { c->set->srv->conf->stream_idle_timeout, 0 };
 
 	event_add(c->idle, &tv);
-}
-
-static uint64_t
-stream_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /*
@@ -170,7 +160,7 @@ stream_frames(struct stream_conn *c)
 		m.local = (struct sockaddr *)&c->local;
 		m.transport = SERVER_TCP;
 		m.conn = c;
-		m.now_ms = stream_now_ms();
+		m.now_ms = clock_mono_ms();
 		m.now_unix = (int64_t)time(NULL);
 		ans = server_handle(srv, &m, answer, sizeof(answer));
 		evbuffer_drain(in, (size_t)flen);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "server.h"
@@ -60,15 +61,6 @@ static struct {
 	struct iovec in_iov[UDP_BATCH], out_iov[UDP_BATCH];
 	struct mmsghdr in_msg[UDP_BATCH], out_msg[UDP_BATCH];
 } udp_batch;
-
-static uint64_t
-udp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 size_t
 udp_source_cmsg(const struct sockaddr *local, void *ctl)
@@ -146,7 +138,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct udp_listener *l = arg;
 	struct stats_transport_counters *tc =
 		&l->srv->stats->transport[STATS_UDP];
-	uint64_t now = udp_now_ms();
+	uint64_t now = clock_mono_ms();
 	int64_t wall = (int64_t)time(NULL);
 	int got, nout, sent;
 
