@@ -84,14 +84,14 @@ conf_check_users(const struct conf_strlist *l, char *err, size_t errlen)
 				 "entry %u is not \"name:password\" or "
 				 "\"name:0xKEY\"",
 				 i + 1);
-			return -1;
+			goto fail;
 		}
 		if (nlen > AUTH_USERNAME_MAX) {
 			snprintf(err, errlen,
 				 "entry %u: name longer than %d "
 				 "bytes",
 				 i + 1, AUTH_USERNAME_MAX);
-			return -1;
+			goto fail;
 		}
 		if (strncmp(colon + 1, "0x", 2) == 0 &&
 		    auth_parse_key(colon + 1, key) == -1) {
@@ -99,19 +99,22 @@ conf_check_users(const struct conf_strlist *l, char *err, size_t errlen)
 				 "user \"%.*s\": a key is \"0x\" and 32 hex "
 				 "digits",
 				 (int)nlen, l->v[i]);
-			return -1;
+			goto fail;
 		}
 		for (unsigned int j = 0; j < i; j++) {
 			if (strncmp(l->v[j], l->v[i], nlen + 1) == 0) {
 				snprintf(err, errlen,
 					 "user \"%.*s\" is listed twice",
 					 (int)nlen, l->v[i]);
-				return -1;
+				goto fail;
 			}
 		}
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	return 0;
+fail:
+	OPENSSL_cleanse(key, sizeof(key));
+	return -1;
 }
 
 /* turn.secrets: non-empty, at most AUTH_MAX_SECRETS. */
@@ -219,6 +222,7 @@ static const struct conf_key conf_keys[] = {
 	  .type = CONF_BOOL,
 	  .def = "true",
 	  .offset = F(turn_enable),
+	  .restart = true,
 	  .help = "serve TURN (RFC 8656) on the listeners; false leaves a STUN "
 		  "server" },
 	{ .name = "turn.realm",
@@ -282,6 +286,7 @@ static const struct conf_key conf_keys[] = {
 	  .type = CONF_IPS,
 	  .def = "[]",
 	  .offset = F(turn_external_ip),
+	  .restart = true,
 	  .help = "addresses told to clients in XOR-RELAYED-ADDRESS, one per "
 		  "family, for servers behind 1:1 NAT" },
 	{ .name = "turn.port_min",

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <openssl/rand.h>
 #include <time.h>
 
+#include "addr.h"
 #include "alloc.h"
 #include "clock.h"
 #include "conf.h"
@@ -34,6 +36,8 @@
 #include "turnpiked.h"
 #include "txcache.h"
 #include "udp.h"
+
+#define MAIN_MAX_LOCAL 256
 
 #ifndef TURNPIKE_CONFIG_FILE
 #define TURNPIKE_CONFIG_FILE "/etc/turnpike/turnpike.conf"
@@ -67,6 +71,44 @@ version(void)
 	);
 }
 
+/*
+ * The host's interface addresses, for the peer policy's self rule: a
+ * wildcard listener names none of them.  Returns how many were written to
+ * out[0..cap).  Read at start and on each reload.
+ */
+static size_t
+local_addresses(struct sockaddr_storage *out, size_t cap)
+{
+	struct ifaddrs *ifa, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) == -1) {
+		log_warn("getifaddrs");
+		return 0;
+	}
+	for (i = ifa; i != NULL && n < cap; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET &&
+					    i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(&out[n], i->ifa_addr, addr_len(i->ifa_addr));
+		n++;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+/* The policy of conf, with the host's own addresses. */
+static int
+build_policy(const struct conf *conf, struct policy *p, char *err,
+	     size_t errlen)
+{
+	struct sockaddr_storage local[MAIN_MAX_LOCAL];
+	size_t n = local_addresses(local, MAIN_MAX_LOCAL);
+
+	return policy_build(conf, local, n, p, err, errlen);
+}
+
 /* The limits of the allocation table, from conf (applied on reload). */
 static void
 turn_limits(struct turnpiked *d, const struct conf *conf)
@@ -88,6 +130,14 @@ turn_expired_cb(struct alloc *a, void *arg)
 	struct turnpiked *d = arg;
 
 	server_alloc_gone(&d->server, a, "expired", d->sweep_now_ms);
+}
+
+static void
+turn_stopped_cb(struct alloc *a, void *arg)
+{
+	struct turnpiked *d = arg;
+
+	server_alloc_gone(&d->server, a, "stopped", d->sweep_now_ms);
 }
 
 static void
@@ -119,7 +169,7 @@ turn_open(struct turnpiked *d)
 		log_info("turn: disabled (turn.enable = false): STUN only");
 		return;
 	}
-	if (policy_build(d->conf, &d->policy, err, sizeof(err)) == -1)
+	if (build_policy(d->conf, &d->policy, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	d->server.auth = d->policy.auth;
 	d->server.peers = d->policy.peers;
@@ -150,7 +200,7 @@ turn_close(struct turnpiked *d)
 	if (d->sweep != NULL)
 		event_free(d->sweep);
 	d->sweep_now_ms = clock_mono_ms();
-	alloc_table_free(d->server.allocs, turn_expired_cb, d);
+	alloc_table_free(d->server.allocs, turn_stopped_cb, d);
 	relay_free(d->relay);
 	ratelimit_free(d->server.unauth);
 	txcache_free(d->server.answers);
@@ -184,6 +234,7 @@ reload(struct turnpiked *d)
 {
 	char err[CONF_ERRLEN];
 	struct conf *conf;
+	struct policy policy = { NULL, NULL };
 
 	notify_reloading();
 	if ((conf = conf_load(d->conf_path, err, sizeof(err))) == NULL) {
@@ -195,8 +246,27 @@ reload(struct turnpiked *d)
 		return;
 	}
 	conf_carry_restart_keys(conf, d->conf, reload_report_cb, NULL);
+	/* New users, secrets, realm and peer policy apply to new requests;
+	 * live allocations keep their keys and go on relaying. */
+	if (conf->turn_enable &&
+	    build_policy(conf, &policy, err, sizeof(err)) == -1) {
+		log_error(
+			"reload failed, keeping the running configuration: %s",
+			err);
+		conf_free(conf);
+		notify_ready(
+			"reload failed; running the previous configuration");
+		return;
+	}
 	apply_log(d, conf);
 	d->server.conf = conf;
+	if (conf->turn_enable) {
+		policy_free(&d->policy);
+		d->policy = policy;
+		d->server.auth = policy.auth;
+		d->server.peers = policy.peers;
+		turn_limits(d, conf);
+	}
 	conf_free(d->conf);
 	d->conf = conf;
 	log_info("configuration reloaded from %s", d->conf_path);
@@ -329,7 +399,7 @@ main(int argc, char *argv[])
 		if (d.conf->turn_enable) {
 			struct policy p;
 
-			if (policy_build(d.conf, &p, err, sizeof(err)) == -1) {
+			if (build_policy(d.conf, &p, err, sizeof(err)) == -1) {
 				fprintf(stderr, "%s\n", err);
 				conf_free(d.conf);
 				return 1;

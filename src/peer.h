@@ -95,8 +95,9 @@ void peer_policy_free(struct peer_policy *p);
  * Judge a peer transport address, for ChannelBind and Send (RFC 8656
  * sections 12.2 and 11.2 restrict "the IP address and port values").  Port
  * 0 and families other than IPv4 and IPv6 are PEER_DENY_BAD.  Otherwise
- * the IP address is judged as peer_check_ip() does.  No allocation: this
- * runs for every Send indication.
+ * the IP address is judged as peer_check_ip() does, except that one of
+ * the server's own addresses is refused (PEER_DENY_SELF) unless the port
+ * is a relay port.  No allocation: this runs for every Send indication.
  */
 enum peer_verdict peer_check(const struct peer_policy *p,
 			     const struct sockaddr *peer);
@@ -105,9 +106,9 @@ enum peer_verdict peer_check(const struct peer_policy *p,
  * Judge the IP address of peer alone, for CreatePermission, whose port
  * "is ignored and may be any arbitrary value" (RFC 8656 section 10.2).
  * The judgement, first match wins: in the operator's denied list
- * (PEER_DENY_CONFIG); one of the server's own addresses (PEER_DENY_SELF);
- * in the operator's allowed list (PEER_ALLOW); in the built-in list
- * (PEER_DENY_DEFAULT); else PEER_ALLOW.  An IPv6 address that carries
+ * (PEER_DENY_CONFIG); in the operator's allowed list (PEER_ALLOW); in the
+ * built-in list (PEER_DENY_DEFAULT); else PEER_ALLOW.  (The server's own
+ * addresses are judged by port, so only peer_check() refuses them.)  An IPv6 address that carries
  * IPv4 addresses (mapped, compatible, SIIT, NAT64 64:ff9b::/96, 6to4, and
  * both of Teredo's) is judged as itself and as each of them, and gets the
  * greatest verdict: allowing 127.0.0.1/32 allows ::ffff:127.0.0.1, but a

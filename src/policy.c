@@ -38,20 +38,30 @@ policy_add_self(struct sockaddr_storage *self, size_t *n,
 }
 
 static struct peer_policy *
-policy_peers(const struct conf *conf)
+policy_peers(const struct conf *conf, const struct sockaddr_storage *local,
+	     size_t nlocal)
 {
-	struct sockaddr_storage self[4 * CONF_MAX_LISTEN];
+	struct sockaddr_storage *self;
+	struct peer_policy *p;
 	size_t nself = 0;
 
+	if ((self = calloc(4 * CONF_MAX_LISTEN + nlocal, sizeof(*self))) ==
+	    NULL)
+		return NULL;
 	policy_add_self(self, &nself, &conf->listen_udp);
 	policy_add_self(self, &nself, &conf->listen_tcp);
 	policy_add_self(self, &nself, &conf->turn_relay_ip);
 	policy_add_self(self, &nself, &conf->turn_external_ip);
-	return peer_policy_new(
+	for (size_t i = 0; i < nlocal; i++)
+		if (!policy_wildcard(&local[i]))
+			self[nself++] = local[i];
+	p = peer_policy_new(
 		conf->turn_allowed_peers.v, conf->turn_allowed_peers.n,
 		conf->turn_denied_peers.v, conf->turn_denied_peers.n, self,
 		nself, (unsigned int)conf->turn_port_min,
 		(unsigned int)conf->turn_port_max);
+	free(self);
+	return p;
 }
 
 static struct auth *
@@ -102,13 +112,13 @@ done:
 }
 
 int
-policy_build(const struct conf *conf, struct policy *p, char *err,
-	     size_t errlen)
+policy_build(const struct conf *conf, const struct sockaddr_storage *local,
+	     size_t nlocal, struct policy *p, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	if ((p->auth = policy_auth(conf, err, errlen)) == NULL)
 		return -1;
-	if ((p->peers = policy_peers(conf)) == NULL) {
+	if ((p->peers = policy_peers(conf, local, nlocal)) == NULL) {
 		snprintf(err, errlen, "%s:0: out of memory", conf->path);
 		policy_free(p);
 		return -1;

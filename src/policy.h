@@ -9,6 +9,7 @@
 #define TURNPIKE_POLICY_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct auth;
 struct conf;
@@ -22,12 +23,14 @@ struct policy {
 /* policy.c */
 
 /*
- * Build the policy of conf into p.  The server's own addresses (non-
- * wildcard listeners, relay and external IPs) are always denied as peers.
- * Returns 0, or -1 with "file:0: reason" in err and p empty.
+ * Build the policy of conf into p.  The server's own addresses are
+ * refused as peers off the relay ports: the non-wildcard listeners, the
+ * relay and external IPs, and the addresses in local[0..nlocal) (the
+ * host's interfaces, which main.c reads, since a wildcard listener names
+ * none).  Returns 0, or -1 with "file:0: reason" in err and p empty.
  */
-int policy_build(const struct conf *conf, struct policy *p, char *err,
-		 size_t errlen);
+int policy_build(const struct conf *conf, const struct sockaddr_storage *local,
+		 size_t nlocal, struct policy *p, char *err, size_t errlen);
 void policy_free(struct policy *p);
 
 #endif /* TURNPIKE_POLICY_H */

@@ -595,6 +595,17 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static bool
+relay_wildcard(const struct sockaddr_storage *ss)
+{
+	static const uint8_t zero[16];
+
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == 0;
+	return memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, zero,
+		      16) == 0;
+}
+
 /* The wildcard or configured address relay sockets of a family bind. */
 static void
 relay_family(struct relay_set *set, const struct conf *conf, int family)
@@ -615,7 +626,8 @@ relay_family(struct relay_set *set, const struct conf *conf, int family)
 		set->bind_addr[fi].ss_family = (sa_family_t)family;
 	}
 	/* A relay IP that is not the wildcard is what clients are told. */
-	if (set->external[fi].ss_family == 0 && conf->turn_relay_ip.n > 0)
+	if (set->external[fi].ss_family == 0 && conf->turn_relay_ip.n > 0 &&
+	    !relay_wildcard(&set->bind_addr[fi]))
 		set->external[fi] = set->bind_addr[fi];
 	if ((probe = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
 		log_warn("turn: no %s relays",

@@ -536,7 +536,8 @@ main(void)
 	fclose(fp);
 	conf = conf_load(path, err, sizeof(err));
 	unlink(path);
-	if (conf == NULL || policy_build(conf, &pol, err, sizeof(err)) == -1) {
+	if (conf == NULL ||
+	    policy_build(conf, NULL, 0, &pol, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return 99;
 	}
