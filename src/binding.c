@@ -15,8 +15,7 @@
 #include "stun.h"
 
 int
-binding_handle(struct server *srv, struct server_req *r,
-	       struct stun_builder *b)
+binding_handle(struct server *srv, struct server_req *r, struct stun_builder *b)
 {
 	if (stun_add_xor_addr(b, STUN_ATTR_XOR_MAPPED_ADDRESS, r->m->peer) ==
 	    -1)
