@@ -188,6 +188,39 @@ static const struct conf_key conf_keys[] = {
 	  .restart = true,
 	  .help = "TCP addresses for STUN and TURN" },
 
+	{ .name = "listen.tls",
+	  .type = CONF_ADDRS,
+	  .def = "[ \"0.0.0.0:5349\", \"[::]:5349\" ]",
+	  .offset = F(listen_tls),
+	  .restart = true,
+	  .help = "TLS addresses for STUN and TURN (turns:), opened when "
+		  "tls.certificate is set" },
+
+	{ .name = "tls.certificate",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(tls_certificate),
+	  .help = "PEM file with the certificate chain, leaf first; SIGHUP "
+		  "reads it again" },
+	{ .name = "tls.private_key",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(tls_private_key),
+	  .help = "PEM file with the private key; SIGHUP reads it again" },
+	{ .name = "tls.ciphers",
+	  .type = CONF_STRING,
+	  .def = "\"ECDHE+AESGCM:ECDHE+CHACHA20\"",
+	  .offset = F(tls_ciphers),
+	  .help = "OpenSSL cipher list for TLS 1.2 (TLS 1.3 uses OpenSSL's "
+		  "suites)" },
+	{ .name = "tls.handshake_timeout",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 300,
+	  .def = "10",
+	  .offset = F(tls_handshake_timeout),
+	  .help = "seconds a TLS handshake may take" },
+
 	{ .name = "stun.rfc3489",
 	  .type = CONF_BOOL,
 	  .def = "false",
@@ -201,14 +234,16 @@ static const struct conf_key conf_keys[] = {
 	  .max = 1000000,
 	  .def = "1024",
 	  .offset = F(stream_max_connections),
-	  .help = "most TCP and TLS client connections open at once" },
+	  .help = "most client connections open at once, on TCP and on TLS "
+		  "each" },
 	{ .name = "stream.idle_timeout",
 	  .type = CONF_INT,
 	  .min = 1,
 	  .max = 86400,
 	  .def = "30",
 	  .offset = F(stream_idle_timeout),
-	  .help = "seconds a connection may go without a complete message" },
+	  .help = "seconds a connection without an allocation may go without "
+		  "a complete message" },
 	{ .name = "stream.max_buffer",
 	  .type = CONF_INT,
 	  .min = 4096,
@@ -974,6 +1009,14 @@ conf_validate(const struct conf *conf, const char *path, char *err,
 		snprintf(err, errlen,
 			 "%s:0: listen.udp and listen.tcp are both empty: "
 			 "nothing to serve",
+			 path);
+		return -1;
+	}
+	if ((conf->tls_certificate[0] == '\0') !=
+	    (conf->tls_private_key[0] == '\0')) {
+		snprintf(err, errlen,
+			 "%s:0: tls.certificate and tls.private_key go "
+			 "together: set both or neither",
 			 path);
 		return -1;
 	}

@@ -57,9 +57,16 @@ struct conf {
 	/* listen */
 	struct conf_addrs listen_udp;
 	struct conf_addrs listen_tcp;
+	struct conf_addrs listen_tls;
 
 	/* stun */
 	bool stun_rfc3489;
+
+	/* tls */
+	char *tls_certificate;
+	char *tls_private_key;
+	char *tls_ciphers;
+	int tls_handshake_timeout;
 
 	/* stream */
 	int stream_max_connections;

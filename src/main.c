@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <time.h>
 
 #include "addr.h"
@@ -33,6 +34,7 @@
 #include "relay.h"
 #include "server.h"
 #include "stream.h"
+#include "tls.h"
 #include "turnpiked.h"
 #include "txcache.h"
 #include "udp.h"
@@ -208,6 +210,64 @@ turn_close(struct turnpiked *d)
 	OPENSSL_cleanse(d->server.nonce_key, sizeof(d->server.nonce_key));
 }
 
+/*
+ * TLS listeners, when a certificate is configured: its load failing at
+ * start is fatal; without one, listen.tls is not opened.
+ */
+static void
+tls_open(struct turnpiked *d)
+{
+	char err[CONF_ERRLEN], desc[512];
+	SSL_CTX *ctx;
+
+	if (d->conf->listen_tls.n == 0)
+		return;
+	if (d->conf->tls_certificate[0] == '\0') {
+		log_info("tls: no tls.certificate: TLS listeners off");
+		return;
+	}
+	ctx = tls_ctx_new(d->conf->tls_certificate, d->conf->tls_private_key,
+			  d->conf->tls_ciphers, desc, sizeof(desc), err,
+			  sizeof(err));
+	if (ctx == NULL)
+		fatalx("tls: %s", err);
+	log_info("tls: certificate %s", desc);
+	d->tls = stream_open(d->base, &d->conf->listen_tls, &d->server, ctx);
+	SSL_CTX_free(ctx); /* the set holds its own reference */
+	if (d->tls == NULL)
+		fatalx("cannot open the tls listeners");
+}
+
+/*
+ * SIGHUP: read the certificate and key again.  New handshakes use the new
+ * pair; open connections keep theirs; a pair that fails to load is
+ * logged and the old one stays.
+ */
+static void
+tls_reload(struct turnpiked *d, const struct conf *conf)
+{
+	char err[CONF_ERRLEN], desc[512];
+	SSL_CTX *ctx;
+
+	if (d->tls == NULL)
+		return;
+	if (conf->tls_certificate[0] == '\0') {
+		log_warnx("tls: tls.certificate is now empty; a restart turns "
+			  "TLS off, the current certificate stays until then");
+		return;
+	}
+	ctx = tls_ctx_new(conf->tls_certificate, conf->tls_private_key,
+			  conf->tls_ciphers, desc, sizeof(desc), err,
+			  sizeof(err));
+	if (ctx == NULL) {
+		log_error("tls: %s; keeping the current certificate", err);
+		return;
+	}
+	stream_set_tls(d->tls, ctx);
+	SSL_CTX_free(ctx);
+	log_info("tls: certificate reloaded: %s", desc);
+}
+
 /* Apply the log settings of conf, as overridden by -d and -v. */
 static void
 apply_log(struct turnpiked *d, const struct conf *conf)
@@ -259,6 +319,7 @@ reload(struct turnpiked *d)
 		return;
 	}
 	apply_log(d, conf);
+	tls_reload(d, conf);
 	d->server.conf = conf;
 	if (conf->turn_enable) {
 		policy_free(&d->policy);
@@ -337,6 +398,7 @@ daemon_close(struct turnpiked *d)
 	if (d->watchdog != NULL)
 		event_free(d->watchdog);
 	turn_close(d);
+	stream_close(d->tls);
 	stream_close(d->stream);
 	udp_close(d->udp);
 	if (d->sig_hup != NULL)
@@ -406,6 +468,21 @@ main(int argc, char *argv[])
 			}
 			policy_free(&p);
 		}
+		if (d.conf->tls_certificate[0] != '\0') {
+			char desc[512];
+			SSL_CTX *ctx = tls_ctx_new(
+				d.conf->tls_certificate,
+				d.conf->tls_private_key, d.conf->tls_ciphers,
+				desc, sizeof(desc), err, sizeof(err));
+
+			if (ctx == NULL) {
+				fprintf(stderr, "%s: tls: %s\n", d.conf_path,
+					err);
+				conf_free(d.conf);
+				return 1;
+			}
+			SSL_CTX_free(ctx);
+		}
 		if (d.log_debug)
 			conf_print(stdout, d.conf);
 		printf("configuration OK\n");
@@ -421,10 +498,13 @@ main(int argc, char *argv[])
 	signals_open(&d);
 	if ((d.udp = udp_open(d.base, &d.conf->listen_udp, &d.server)) == NULL)
 		fatalx("cannot open the udp listeners");
-	if ((d.stream = stream_open(d.base, &d.conf->listen_tcp, &d.server)) ==
-	    NULL)
+	tls_open(&d);
+	if ((d.stream = stream_open(d.base, &d.conf->listen_tcp, &d.server,
+				    NULL)) == NULL)
 		fatalx("cannot open the tcp listeners");
-	if (udp_count(d.udp) + stream_count(d.stream) == 0)
+	if (udp_count(d.udp) + stream_count(d.stream) +
+		    (d.tls ? stream_count(d.tls) : 0) ==
+	    0)
 		fatalx("no listener could be opened: nothing to serve");
 	turn_open(&d);
 

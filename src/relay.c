@@ -354,6 +354,8 @@ relay_open(void *ctx, struct alloc *a, struct server_relay_request *rq)
 		if (rc != 0) {
 			free(io);
 			a->io = NULL;
+		} else if (a->tuple.transport != SERVER_UDP) {
+			stream_alloc_attached(a->conn);
 		}
 		return rc;
 	}
@@ -372,6 +374,8 @@ relay_open(void *ctx, struct alloc *a, struct server_relay_request *rq)
 		a->io = NULL;
 		return rc;
 	}
+	if (a->tuple.transport != SERVER_UDP)
+		stream_alloc_attached(a->conn);
 	return 0;
 }
 
@@ -387,6 +391,8 @@ relay_close(void *ctx, struct alloc *a)
 	relay_detach(set, io, 1, a);
 	free(io);
 	a->io = NULL;
+	if (a->tuple.transport != SERVER_UDP)
+		stream_alloc_detached(a->conn);
 }
 
 static int

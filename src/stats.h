@@ -48,6 +48,7 @@ struct stats_transport_counters {
 	uint64_t conns_rejected;          /* connection limit reached */
 	uint64_t conns_idle_closed;       /* idle timeout */
 	uint64_t conns_overflow_closed;   /* client not reading */
+	uint64_t handshakes_failed;       /* TLS: failed or timed out */
 	uint64_t conns_garbage_closed;    /* a frame that is neither STUN
 					   * nor ChannelData, or too long */
 };

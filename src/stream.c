@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * stream.c: STUN over TCP.
+ * stream.c: STUN and TURN over TCP and TLS (RFC 8489 section 6.2, RFC 8656
+ * section 3.1).
  *
  * A listener accepts while fewer than stream.max_connections are open and
  * gives each connection a bufferevent.  The read callback cuts frames with
@@ -12,13 +13,22 @@
  * byte at a time cannot hold a connection open.  A client that does not
  * read its answers is closed once stream.max_buffer bytes wait for it; a
  * connection closed for garbage first gets the answers queued before it.
- * stream_conn_close() is the one place a connection is torn down.
+ *
+ * On a TLS listener each connection is a bufferevent_openssl on the
+ * listener's current SSL_CTX; a reload swaps the context for new
+ * handshakes while open connections keep theirs.  The idle timer first
+ * bounds the handshake.  A connection that holds an allocation has no
+ * idle timeout (the allocation's lifetime rules), and is shut down when
+ * its allocation ends.  stream_conn_close() is the one place a connection
+ * is torn down, and its allocation, if any, ends with it.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <stdlib.h>
@@ -45,6 +55,9 @@ struct stream_conn {
 	struct event *idle;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
+	bool handshaken; /* TLS: the handshake is done (TCP: always) */
+	bool has_alloc;  /* an allocation lives on this connection */
+	bool alloc_gone; /* it ended: shut the connection down */
 };
 
 struct stream_listener {
@@ -56,6 +69,9 @@ struct stream_listener {
 struct stream_set {
 	struct event_base *base;
 	struct server *srv;
+	enum server_transport transport;
+	const char *name; /* "tcp" or "tls", for logs */
+	SSL_CTX *tls_ctx; /* TLS: new handshakes use it; we hold a ref */
 	unsigned int n;
 	struct stream_listener listeners[CONF_MAX_LISTEN];
 	LIST_HEAD(, stream_conn) conns;
@@ -66,7 +82,7 @@ struct stream_set {
 static struct stats_transport_counters *
 stream_counters(struct stream_set *set)
 {
-	return &set->srv->stats->transport[STATS_TCP];
+	return &set->srv->stats->transport[set->transport];
 }
 
 /* Tear a connection down: the only place that does.  Its allocation, if
@@ -78,10 +94,10 @@ stream_conn_close(struct stream_conn *c)
 	struct stream_set *set = c->set;
 	struct server *srv = set->srv;
 
-	if (srv->allocs != NULL) {
+	if (c->has_alloc) {
 		struct server_msg m = { .peer = (struct sockaddr *)&c->peer,
 					.local = (struct sockaddr *)&c->local,
-					.transport = SERVER_TCP };
+					.transport = set->transport };
 		struct alloc_tuple tuple;
 		struct alloc *a;
 
@@ -98,18 +114,25 @@ stream_conn_close(struct stream_conn *c)
 	    set->nconns <
 		    (unsigned int)set->srv->conf->stream_max_connections) {
 		set->full_logged = false;
-		log_info("tcp: below the connection limit again");
+		log_info("%s: below the connection limit again", set->name);
 	}
 	event_free(c->idle);
 	bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE closes the socket */
 	free(c);
 }
 
+/* Arm the idle timer: the handshake's timeout until TLS is up, then the
+ * idle timeout while the connection holds no allocation. */
 static void
 stream_idle_arm(struct stream_conn *c)
 {
-	struct timeval tv = { c->set->srv->conf->stream_idle_timeout, 0 };
+	const struct conf *conf = c->set->srv->conf;
+	struct timeval tv = { conf->stream_idle_timeout, 0 };
 
+	if (!c->handshaken)
+		tv.tv_sec = conf->tls_handshake_timeout;
+	else if (c->has_alloc)
+		return;
 	event_add(c->idle, &tv);
 }
 
@@ -158,7 +181,7 @@ stream_frames(struct stream_conn *c)
 		m.len = (size_t)flen;
 		m.peer = (struct sockaddr *)&c->peer;
 		m.local = (struct sockaddr *)&c->local;
-		m.transport = SERVER_TCP;
+		m.transport = c->set->transport;
 		m.conn = c;
 		m.now_ms = clock_mono_ms();
 		m.now_unix = (int64_t)time(NULL);
@@ -204,7 +227,7 @@ stream_read_cb(struct bufferevent *bev, void *arg)
 	char name[ADDR_STRLEN];
 
 	if (stream_frames(c) == -1) {
-		log_debug("tcp %s: closing: %s",
+		log_debug("%s %s: closing: %s", c->set->name,
 			  addr_str((struct sockaddr *)&c->peer, name,
 				   sizeof(name)),
 			  tc->conns_overflow_closed != overflowed
@@ -224,9 +247,18 @@ stream_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct stream_conn *c = arg;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		/* The TLS handshake is done: from now on, the idle timeout. */
+		c->handshaken = true;
+		stream_idle_arm(c);
+		return;
+	}
 	/* EOF or an error: nothing more can be read or answered. */
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (!c->handshaken)
+			stream_counters(c->set)->handshakes_failed++;
 		stream_conn_close(c);
+	}
 }
 
 static void
@@ -234,6 +266,14 @@ stream_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream_conn *c = arg;
 
+	if (c->alloc_gone) {
+		/* Its allocation ended: answer what is queued, then go. */
+		c->alloc_gone = false;
+		stream_conn_shutdown(c);
+		return;
+	}
+	if (!c->handshaken)
+		stream_counters(c->set)->handshakes_failed++;
 	stream_counters(c->set)->conns_idle_closed++;
 	stream_conn_close(c);
 }
@@ -253,8 +293,9 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		tc->conns_rejected++;
 		if (!set->full_logged) {
 			set->full_logged = true;
-			log_warnx("tcp: %d connections open, the limit "
+			log_warnx("%s: %d connections open, the limit "
 				  "(stream.max_connections); refusing new ones",
+				  set->name,
 				  set->srv->conf->stream_max_connections);
 		}
 		close(fd);
@@ -270,7 +311,24 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 					       : sizeof(c->peer));
 	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
 		memcpy(&c->local, &l->addr, sizeof(c->local));
-	c->bev = bufferevent_socket_new(set->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (set->tls_ctx != NULL) {
+		SSL *ssl = SSL_new(set->tls_ctx); /* takes a ref on the ctx */
+
+		c->bev = ssl == NULL ? NULL
+				     : bufferevent_openssl_socket_new(
+					       set->base, fd, ssl,
+					       BUFFEREVENT_SSL_ACCEPTING,
+					       BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL && ssl != NULL)
+			SSL_free(ssl);
+		else if (c->bev != NULL)
+			/* Many clients close without close_notify. */
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(set->base, fd,
+						BEV_OPT_CLOSE_ON_FREE);
+		c->handshaken = true;
+	}
 	c->idle = evtimer_new(set->base, stream_idle_cb, c);
 	if (c->bev == NULL || c->idle == NULL) {
 		if (c->bev != NULL)
@@ -297,22 +355,28 @@ static void
 stream_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	/* EMFILE and friends: the listener retries on the next readiness. */
-	log_debug("tcp: accept: %s", strerror(errno));
+	log_debug("stream: accept: %s", strerror(errno));
 }
 
 struct stream_set *
 stream_open(struct event_base *base, const struct conf_addrs *addrs,
-	    struct server *srv)
+	    struct server *srv, SSL_CTX *tls_ctx)
 {
 	struct stream_set *set;
 	char name[ADDR_STRLEN];
 
 	if ((set = calloc(1, sizeof(*set))) == NULL) {
-		log_warn("tcp");
+		log_warn("stream");
 		return NULL;
 	}
 	set->base = base;
 	set->srv = srv;
+	set->transport = tls_ctx != NULL ? SERVER_TLS : SERVER_TCP;
+	set->name = tls_ctx != NULL ? "tls" : "tcp";
+	if (tls_ctx != NULL) {
+		SSL_CTX_up_ref(tls_ctx);
+		set->tls_ctx = tls_ctx;
+	}
 	LIST_INIT(&set->conns);
 	for (unsigned int i = 0; i < addrs->n; i++) {
 		const struct sockaddr *sa =
@@ -323,10 +387,10 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 		addr_str(sa, name, sizeof(name));
 		if ((fd = sock_bind(sa, SOCK_STREAM)) == -1) {
 			if (sock_family_missing(errno)) {
-				log_warn("tcp %s skipped", name);
+				log_warn("%s %s skipped", set->name, name);
 				continue;
 			}
-			log_warn("cannot listen on tcp %s", name);
+			log_warn("cannot listen on %s %s", set->name, name);
 			stream_close(set);
 			return NULL;
 		}
@@ -335,14 +399,15 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 		l->lev = evconnlistener_new(base, stream_accept_cb, l,
 					    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 		if (l->lev == NULL) {
-			log_warnx("tcp %s: cannot watch the socket", name);
+			log_warnx("%s %s: cannot watch the socket", set->name,
+				  name);
 			close(fd);
 			stream_close(set);
 			return NULL;
 		}
 		evconnlistener_set_error_cb(l->lev, stream_accept_error_cb);
 		set->n++;
-		log_info("listening on tcp %s", name);
+		log_info("listening on %s %s", set->name, name);
 	}
 	return set;
 }
@@ -356,7 +421,40 @@ stream_close(struct stream_set *set)
 		stream_conn_close(LIST_FIRST(&set->conns));
 	for (unsigned int i = 0; i < set->n; i++)
 		evconnlistener_free(set->listeners[i].lev);
+	SSL_CTX_free(set->tls_ctx);
 	free(set);
+}
+
+void
+stream_set_tls(struct stream_set *set, SSL_CTX *tls_ctx)
+{
+	SSL_CTX_up_ref(tls_ctx);
+	/* Connections made with the old context hold their own ref. */
+	SSL_CTX_free(set->tls_ctx);
+	set->tls_ctx = tls_ctx;
+}
+
+void
+stream_alloc_attached(void *conn)
+{
+	struct stream_conn *c = conn;
+
+	c->has_alloc = true;
+	event_del(c->idle);
+}
+
+void
+stream_alloc_detached(void *conn)
+{
+	struct stream_conn *c = conn;
+	struct timeval now = { 0, 0 };
+
+	/* Not closed here: this runs inside the expiry sweep or a request's
+	 * handling, with the allocation being freed.  The idle timer fires
+	 * at once and shuts the connection down from the loop. */
+	c->has_alloc = false;
+	c->alloc_gone = true;
+	event_add(c->idle, &now);
 }
 
 unsigned int

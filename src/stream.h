@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct event_base;
+struct ssl_ctx_st;
 struct conf_addrs;
 struct server;
 struct stream_set;
@@ -17,14 +18,27 @@ struct stream_set;
 /* stream.c */
 
 /*
- * Bind and listen on each address.  Returns a set owned by the caller
+ * Bind and listen on each address, for TCP, or for TLS with tls_ctx (the
+ * set takes its own reference).  Returns a set owned by the caller
  * (release with stream_close(), which also closes every connection), or
  * NULL after logging why; a family the kernel lacks is skipped with a
  * warning.
  */
 struct stream_set *stream_open(struct event_base *base,
 			       const struct conf_addrs *addrs,
-			       struct server *srv);
+			       struct server *srv, struct ssl_ctx_st *tls_ctx);
+
+/* A reloaded certificate: new handshakes use tls_ctx, open connections
+ * keep the context they were made with. */
+void stream_set_tls(struct stream_set *set, struct ssl_ctx_st *tls_ctx);
+
+/*
+ * The relay tells a connection that an allocation now lives on it (no
+ * more idle timeout), and that it ended (the connection is then shut
+ * down from the event loop, after its queued answers).
+ */
+void stream_alloc_attached(void *conn);
+void stream_alloc_detached(void *conn);
 void stream_close(struct stream_set *set);
 /*
  * Queue len bytes of relayed data to the client of connection conn (as

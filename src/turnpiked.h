@@ -28,6 +28,7 @@ struct turnpiked {
 	struct server server; /* the protocol core */
 	struct udp_set *udp;
 	struct stream_set *stream;
+	struct stream_set *tls;  /* when tls.certificate is set */
 	struct relay_set *relay; /* TURN, when turn.enable */
 	struct policy policy;    /* owned; replaced whole on reload */
 	struct event *sweep;     /* expiry, once a second */
