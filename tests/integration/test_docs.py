@@ -10,11 +10,18 @@ config, man/turnpiked.8 and README.md to it:
     ".It Ic group.key Ar type" under ".Ss group", with its default and
     "Reload." or "Restart.", and the man page documents no other key;
   - etc/turnpike.conf sets every key, to exactly its default, under a
-    comment that gives the same default and the same reload rule;
+    comment that gives the same default and the same reload rule, and
+    holds the one line "\tsecrets = [ ];" that "make install" replaces
+    with a fresh secret;
   - etc/turnpike-dev.conf is valid;
   - both man pages are mandoc -Tlint clean;
   - every option of "turnpiked -h" is in turnpiked(8)'s OPTIONS;
   - README.md shows the two quick-start commands.
+
+A file with no TURN credentials is refused, so "the defaults" are those
+of MINIMAL, which sets one REST secret and nothing else: every key but
+turn.secrets prints its default value, and the "(default: ...)" text of
+every key, turn.secrets included, is the built-in one.
 
 Run by automake as "python3 test_docs.py" with TURNPIKED (the daemon) and
 TP_SRCDIR (the source tree) in the environment.  Exit status: 0 pass,
@@ -43,6 +50,15 @@ DEV = os.path.join(SRCDIR, "etc", "turnpike-dev.conf")
 README = os.path.join(SRCDIR, "README.md")
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP, EXIT_HARNESS = 0, 1, 77, 99
+
+# The smallest valid config: TURN refuses to start without credentials.
+MINIMAL = 'turn = { secrets = [ "x" ]; };\n'
+
+# The line of etc/turnpike.conf that "make install" (Makefile.am,
+# SECRETS_EMPTY) replaces with a random secret, and what the tests put in
+# its place to compare the sample with MINIMAL.
+SAMPLE_SECRETS_LINE = "\tsecrets = [ ];"
+SAMPLE_SECRETS_TEST = '\tsecrets = [ "x" ];'
 
 # mandoc -Tlint messages that describe the machine, not the page: whether
 # the pages named by .Xr are installed here (turnpiked(8) and
@@ -174,13 +190,13 @@ class Docs(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="tp-docs-")
-        cls.empty = os.path.join(cls.tmp, "empty.conf")
-        with open(cls.empty, "w"):
-            pass
-        rc, out, err = turnpiked("-t", "-v", "-c", cls.empty)
+        cls.minimal = os.path.join(cls.tmp, "minimal.conf")
+        with open(cls.minimal, "w") as f:
+            f.write(MINIMAL)
+        rc, out, err = turnpiked("-t", "-v", "-c", cls.minimal)
         if rc != 0:
-            raise AssertionError("turnpiked -t -v on an empty config: "
-                                 "exit %d: %s" % (rc, err))
+            raise AssertionError("turnpiked -t -v on %r: exit %d: %s"
+                                 % (MINIMAL, rc, err))
         cls.defaults_text = out
         cls.defaults = parse_printed(out)
         if not cls.defaults:
@@ -248,9 +264,33 @@ class Docs(unittest.TestCase):
         self.assertEqual(sorted(keys), sorted(self.defaults))
 
     def test_sample_holds_the_defaults(self):
-        rc, out, err = turnpiked("-t", "-v", "-c", SAMPLE)
+        """The sample, with the secret make install would write, is
+        MINIMAL: every other key at its default."""
+        lines = read(SAMPLE).split("\n")
+        copy = os.path.join(self.tmp, "sample.conf")
+        with open(copy, "w", encoding="utf-8") as f:
+            f.write("\n".join(SAMPLE_SECRETS_TEST
+                              if ln == SAMPLE_SECRETS_LINE else ln
+                              for ln in lines))
+        rc, out, err = turnpiked("-t", "-v", "-c", copy)
         self.assertEqual(rc, 0, err)
         self.assertEqual(out, self.defaults_text)
+
+    def test_sample_secrets_line(self):
+        """make install finds the line it fills with a secret."""
+        lines = read(SAMPLE).split("\n")
+        self.assertEqual(lines.count(SAMPLE_SECRETS_LINE), 1,
+                         "etc/turnpike.conf must hold %r exactly once"
+                         % SAMPLE_SECRETS_LINE)
+
+    def test_empty_config_refused(self):
+        """No TURN credentials: refused, as turnpike.conf(5) says."""
+        empty = os.path.join(self.tmp, "empty.conf")
+        with open(empty, "w"):
+            pass
+        rc, out, err = turnpiked("-t", "-c", empty)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("turn.users and turn.secrets are both empty", err)
 
     def test_sample_comments(self):
         """Each key's comment gives its default and its reload rule, and

@@ -44,6 +44,7 @@ READY = re.compile(r"^turnpiked \S+ ready$")
 ROUTINE_LINES = [
     r"listening on (udp|tcp) \S+",
     r"turn: disabled \(turn\.enable = false\): STUN only",
+    r"tls: no tls\.certificate: TLS listeners off",
     r"turn: relay ports \d+-\d+(, IPv4)?(, IPv6)?",
     r'turn: realm "[^"]*", \d+ static users, \d+ REST secrets',
     r"turnpiked \S+ ready",
