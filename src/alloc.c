@@ -458,6 +458,43 @@ alloc_expire(struct alloc_table *t, uint64_t now_ms,
 	return n;
 }
 
+unsigned int
+alloc_prune(struct alloc_table *t,
+	    bool (*keep_ip)(const struct addr_key *ip, void *arg),
+	    bool (*keep_peer)(const struct addr_key *peer, void *arg),
+	    void *arg)
+{
+	struct alloc *a;
+	unsigned int n = 0;
+
+	LIST_FOREACH(a, &t->all, entry)
+	{
+		struct alloc_perm *p, *pnext;
+		struct alloc_chan *c, *cnext;
+
+		for (c = LIST_FIRST(&a->chans); c != NULL; c = cnext) {
+			cnext = LIST_NEXT(c, entry);
+			if (!keep_peer(&c->peer, arg)) {
+				chan_free(t, c);
+				n++;
+			}
+		}
+		for (p = LIST_FIRST(&a->perms); p != NULL; p = pnext) {
+			struct addr_key ip;
+
+			pnext = LIST_NEXT(p, entry);
+			memset(&ip, 0, sizeof(ip));
+			ip.family = p->family;
+			memcpy(ip.ip, p->ip, sizeof(ip.ip));
+			if (!keep_ip(&ip, arg)) {
+				perm_free(t, p);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
 bool
 alloc_bw_take(struct alloc *a, size_t len, uint64_t rate, uint64_t now_ms)
 {

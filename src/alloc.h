@@ -63,6 +63,8 @@ struct alloc {
 	struct alloc_user *user;
 	uint8_t key[ALLOC_KEY_SIZE]; /* signs responses; wiped on free */
 	uint8_t tid[12];             /* of the Allocate request */
+	uint8_t token[8]; /* RESERVATION-TOKEN given with it, if has_token */
+	bool has_token;
 	uint64_t created_ms;
 	uint64_t expires_ms;
 	/* XOR-RELAYED-ADDRESS as told to the client, [0] IPv4 and [1] IPv6;
@@ -183,6 +185,17 @@ const struct alloc_chan *alloc_chan_by_peer(const struct alloc_table *t,
  */
 unsigned int alloc_expire(struct alloc_table *t, uint64_t now_ms,
 			  void (*gone)(struct alloc *a, void *arg), void *arg);
+
+/*
+ * After a reload: free every permission whose IP keep_ip() refuses and
+ * every channel whose peer keep_peer() refuses, so that a peer the new
+ * policy denies gets nothing more either way.  Returns how many went.
+ */
+unsigned int alloc_prune(struct alloc_table *t,
+			 bool (*keep_ip)(const struct addr_key *ip, void *arg),
+			 bool (*keep_peer)(const struct addr_key *peer,
+					   void *arg),
+			 void *arg);
 
 /*
  * Per-allocation bandwidth: take len bytes from a token bucket filled at

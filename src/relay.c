@@ -193,7 +193,8 @@ relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
 		unsigned int p = set->port_min + (start + i) % span;
 		int fd;
 
-		if ((even && (p % 2 != 0 || p + 1 > set->port_max)) ||
+		if ((even && p % 2 != 0) ||
+		    (next_fd != NULL && p + 1 > set->port_max) ||
 		    port_used(set, fi, p) ||
 		    (next_fd != NULL && port_used(set, fi, p + 1)))
 			continue;

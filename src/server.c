@@ -242,14 +242,6 @@ server_handle_request(struct server *srv, const struct server_msg *m,
 		return server_finish(&r, &b, false);
 	}
 
-	/* RFC 8489 section 6.3.1.1: unknown comprehension-required attributes
-	 * get 420 with UNKNOWN-ATTRIBUTES listing them. */
-	if ((nunknown = server_unknown_attrs(req, unknown)) > 0) {
-		server_error(srv, req, &b, STUN_ERR_UNKNOWN_ATTRIBUTE);
-		stun_add_unknown(&b, unknown, nunknown);
-		return server_finish(&r, &b, false);
-	}
-
 	if (method->flags & SERVER_TURN) {
 		server_tuple(&r.tuple, m);
 		/* A retransmission gets the answer the first one got. */
@@ -267,6 +259,15 @@ server_handle_request(struct server *srv, const struct server_msg *m,
 			return 0;
 		if (rc > 0)
 			return server_finish(&r, &b, false);
+	}
+	/* RFC 5389 section 7.3, RFC 8489 section 6.3.1: after the
+	 * authentication checks, unknown comprehension-required attributes
+	 * get 420 with UNKNOWN-ATTRIBUTES listing them (signed when the
+	 * request was authenticated). */
+	if ((nunknown = server_unknown_attrs(req, unknown)) > 0) {
+		server_error(srv, req, &b, STUN_ERR_UNKNOWN_ATTRIBUTE);
+		stun_add_unknown(&b, unknown, nunknown);
+		return server_finish(&r, &b, r.authenticated);
 	}
 	if (method->flags & SERVER_ALLOC) {
 		r.alloc = alloc_find(srv->allocs, &r.tuple);

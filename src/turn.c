@@ -117,9 +117,11 @@ turn_allocate_answer(struct server_req *r, struct alloc *a,
 					       rq->family_error[i]);
 	stun_add_u32(b, STUN_ATTR_LIFETIME,
 		     (uint32_t)((a->expires_ms - r->m->now_ms + 999) / 1000));
-	if (rq != NULL && rq->made_token)
-		stun_add_attr(b, STUN_ATTR_RESERVATION_TOKEN, rq->new_token,
-			      sizeof(rq->new_token));
+	/* A retransmission rebuilt after the answer cache let it go still
+	 * gets the token it was given. */
+	if (a->has_token)
+		stun_add_attr(b, STUN_ATTR_RESERVATION_TOKEN, a->token,
+			      sizeof(a->token));
 	stun_add_xor_addr(b, STUN_ATTR_XOR_MAPPED_ADDRESS, r->m->peer);
 }
 
@@ -224,6 +226,10 @@ turn_allocate(struct server *srv, struct server_req *r, struct stun_builder *b)
 		return rc;
 	}
 	srv->stats->allocations_created++;
+	if (rq.made_token) {
+		memcpy(a->token, rq.new_token, sizeof(a->token));
+		a->has_token = true;
+	}
 	turn_allocate_answer(r, a, &rq, b);
 
 	if (log_enabled(LOG_LEVEL_INFO)) {
@@ -330,10 +336,18 @@ turn_create_permission(struct server *srv, struct server_req *r,
 		unsigned int fresh = 0;
 
 		for (unsigned int i = 0; i < n; i++) {
-			struct addr_key k;
+			struct addr_key k, prev;
+			bool repeated = false;
 
 			addr_key_from(&k, (struct sockaddr *)&peers[i]);
-			fresh += !alloc_perm_ok(srv->allocs, r->alloc, &k, 0);
+			/* A peer named twice counts once. */
+			for (unsigned int j = 0; j < i && !repeated; j++) {
+				addr_key_from(&prev,
+					      (struct sockaddr *)&peers[j]);
+				repeated = addr_key_same_ip(&k, &prev);
+			}
+			fresh += !repeated &&
+				 !alloc_perm_ok(srv->allocs, r->alloc, &k, 0);
 		}
 		if (r->alloc->nperms + fresh >
 		    (unsigned int)srv->conf->turn_max_permissions)

@@ -112,11 +112,13 @@ def run(args, timeout_s=10, env=None, cwd=None):
 def base_conf():
     """The settings every test config needs, as a {group: {key: value}}.
 
-    daemon.user as default_user(), and turn.enable = false (TURN refuses
-    to run without credentials), so that a test config is a plain STUN
-    server unless the test says otherwise.
+    daemon.user as default_user(), turn.enable = false (TURN refuses to
+    run without credentials) and no HTTP listener (the default, port 8080,
+    would clash between tests running at once), so that a test config is
+    a plain STUN server unless the test says otherwise.
     """
-    return {"daemon": {"user": default_user()}, "turn": {"enable": False}}
+    return {"daemon": {"user": default_user()}, "turn": {"enable": False},
+            "http": {"listen": []}}
 
 
 _ipv6 = None
