@@ -56,6 +56,7 @@ struct conf_key {
 
 static const char *const conf_levels[] = { "error", "warning", "info", "debug",
 					   NULL };
+static const char *const conf_policies[] = { "all", "relay", NULL };
 static const char *const conf_targets[] = { "stderr", "syslog", NULL };
 static const char *const conf_facilities[] = { "daemon", "user",   "local0",
 					       "local1", "local2", "local3",
@@ -252,6 +253,138 @@ static const struct conf_key conf_keys[] = {
 	  .offset = F(stream_max_buffer),
 	  .help = "bytes queued toward one client before its connection is "
 		  "closed" },
+
+	{ .name = "http.listen",
+	  .type = CONF_ADDRS,
+	  .def = "[ \"0.0.0.0:8080\" ]",
+	  .offset = F(http_listen),
+	  .restart = true,
+	  .help = "HTTP addresses: the web client, /ws signaling, /api, "
+		  "/metrics, /healthz; [] turns HTTP off" },
+	{ .name = "http.webroot",
+	  .type = CONF_STRING,
+	  .def = "\"" TURNPIKE_WEBROOT "\"",
+	  .offset = F(http_webroot),
+	  .help = "directory of the web client's static files" },
+	{ .name = "http.allowed_origins",
+	  .type = CONF_STRLIST,
+	  .def = "[]",
+	  .offset = F(http_allowed_origins),
+	  .help = "origins (\"https://app.example.com\") whose pages may open "
+		  "/ws and call /api; [] allows the server's own host only" },
+	{ .name = "http.api_key",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(http_api_key),
+	  .secret = true,
+	  .help = "when set, /api/* requires it (?key= or Authorization: "
+		  "Bearer)" },
+	{ .name = "http.public_host",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(http_public_host),
+	  .help = "host name put in ICE server URLs; \"\" uses the Host the "
+		  "browser asked for" },
+	{ .name = "http.tls_certificate",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(http_tls_certificate),
+	  .restart = true,
+	  .help = "PEM certificate chain: serve HTTPS instead of HTTP" },
+	{ .name = "http.tls_private_key",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(http_tls_private_key),
+	  .restart = true,
+	  .help = "PEM private key for http.tls_certificate" },
+	{ .name = "http.max_connections",
+	  .type = CONF_INT,
+	  .min = 16,
+	  .max = 1000000,
+	  .def = "4096",
+	  .offset = F(http_max_connections),
+	  .restart = true,
+	  .help = "HTTP connections open at once, WebSockets included" },
+
+	{ .name = "signaling.max_connections",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .def = "2048",
+	  .offset = F(sig_max_connections),
+	  .help = "WebSocket connections open at once" },
+	{ .name = "signaling.max_rooms",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .def = "1000",
+	  .offset = F(sig_max_rooms),
+	  .help = "rooms at once" },
+	{ .name = "signaling.max_peers_per_room",
+	  .type = CONF_INT,
+	  .min = 2,
+	  .max = 1000,
+	  .def = "8",
+	  .offset = F(sig_max_peers_per_room),
+	  .help = "peers in one room (room-full beyond)" },
+	{ .name = "signaling.max_message_size",
+	  .type = CONF_INT,
+	  .min = 1024,
+	  .max = 16777216,
+	  .def = "65536",
+	  .offset = F(sig_max_message_size),
+	  .help = "bytes of one WebSocket message (close 1009 beyond)" },
+	{ .name = "signaling.send_queue",
+	  .type = CONF_INT,
+	  .min = 65536,
+	  .max = 67108864,
+	  .def = "1048576",
+	  .offset = F(sig_send_queue),
+	  .help = "bytes queued toward one connection before it is dropped "
+		  "as a slow consumer" },
+	{ .name = "signaling.rate",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 100000,
+	  .def = "20",
+	  .offset = F(sig_rate),
+	  .help = "messages per second one connection may send" },
+	{ .name = "signaling.burst",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 100000,
+	  .def = "60",
+	  .offset = F(sig_burst),
+	  .help = "messages one connection may send at once beyond the rate" },
+	{ .name = "signaling.abuse_limit",
+	  .type = CONF_INT,
+	  .min = 0,
+	  .max = 100000,
+	  .def = "20",
+	  .offset = F(sig_abuse_limit),
+	  .help = "rate-limited messages in a row before the connection is "
+		  "closed (1008); 0 never closes" },
+	{ .name = "signaling.token_secret",
+	  .type = CONF_STRING,
+	  .def = "\"\"",
+	  .offset = F(sig_token_secret),
+	  .secret = true,
+	  .help = "when set, join needs a token made with it (turnpiked "
+		  "--mint-token)" },
+	{ .name = "signaling.credential_ttl",
+	  .type = CONF_INT,
+	  .min = 60,
+	  .max = 604800,
+	  .def = "86400",
+	  .offset = F(sig_credential_ttl),
+	  .help = "seconds the TURN credentials handed to browsers are valid" },
+	{ .name = "signaling.ice_transport_policy",
+	  .type = CONF_ENUM,
+	  .choices = conf_policies,
+	  .def = "\"all\"",
+	  .offset = F(sig_ice_transport_policy),
+	  .help = "iceTransportPolicy handed to browsers: all, or relay (every "
+		  "call through this server's TURN)" },
 
 	{ .name = "turn.enable",
 	  .type = CONF_BOOL,
@@ -572,7 +705,10 @@ string_set(const config_setting_t *s, const struct conf_key *k, void *field,
 static void
 string_print(FILE *fp, const struct conf_key *k, const void *field)
 {
-	conf_print_string(fp, *(char *const *)field);
+	const char *v = *(char *const *)field;
+
+	/* A secret that is set shows as stars; an empty one as "". */
+	conf_print_string(fp, k->secret && v[0] != '\0' ? "********" : v);
 }
 
 static bool
@@ -584,6 +720,8 @@ string_equal(const void *a, const void *b)
 static void
 string_free(const struct conf_key *k, void *field)
 {
+	if (k->secret && *(char **)field != NULL)
+		OPENSSL_cleanse(*(char **)field, strlen(*(char **)field));
 	free(*(char **)field);
 	*(char **)field = NULL;
 }

@@ -73,6 +73,29 @@ struct conf {
 	int stream_idle_timeout;
 	int stream_max_buffer;
 
+	/* http */
+	struct conf_addrs http_listen;
+	char *http_webroot;
+	struct conf_strlist http_allowed_origins;
+	char *http_api_key;
+	char *http_public_host;
+	char *http_tls_certificate;
+	char *http_tls_private_key;
+	int http_max_connections;
+
+	/* signaling */
+	int sig_max_connections;
+	int sig_max_rooms;
+	int sig_max_peers_per_room;
+	int sig_max_message_size;
+	int sig_send_queue;
+	int sig_rate;
+	int sig_burst;
+	int sig_abuse_limit;
+	char *sig_token_secret;
+	int sig_credential_ttl;
+	int sig_ice_transport_policy; /* 0 all, 1 relay */
+
 	/* turn */
 	bool turn_enable;
 	char *turn_realm;

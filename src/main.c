@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <sys/resource.h>
 #include <ifaddrs.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -26,18 +28,23 @@
 #include "alloc.h"
 #include "clock.h"
 #include "conf.h"
+#include "http.h"
+#include "ice.h"
 #include "log.h"
 #include "notify.h"
+#include "peer.h"
 #include "policy.h"
 #include "privs.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "server.h"
+#include "sig.h"
 #include "stream.h"
 #include "tls.h"
 #include "turnpiked.h"
 #include "txcache.h"
 #include "udp.h"
+#include "ws.h"
 
 #define MAIN_MAX_LOCAL 256
 
@@ -50,12 +57,16 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 		"usage: turnpiked [-dhtvV] [-c file]\n"
+		"       turnpiked [-c file] --mint-token room [--ttl seconds]\n"
 		"  -c file  read this config file (default %s)\n"
 		"  -t       check the config and exit; with -v also print it\n"
 		"  -d       log to stderr, whatever log.target says\n"
 		"  -v       log at debug level, whatever log.level says\n"
 		"  -V       print the version and exit\n"
-		"  -h       print this help and exit\n",
+		"  -h       print this help and exit\n"
+		"  --mint-token room  print a join token for room (with\n"
+		"           signaling.token_secret); --ttl: seconds, default "
+		"3600\n",
 		TURNPIKE_CONFIG_FILE);
 	exit(status);
 }
@@ -109,6 +120,24 @@ build_policy(const struct conf *conf, struct policy *p, char *err,
 	size_t n = local_addresses(local, MAIN_MAX_LOCAL);
 
 	return policy_build(conf, local, n, p, err, errlen);
+}
+
+static bool
+prune_ip_cb(const struct addr_key *k, void *arg)
+{
+	struct sockaddr_storage ss;
+
+	addr_key_to(k, &ss);
+	return peer_check_ip(arg, (struct sockaddr *)&ss) == PEER_ALLOW;
+}
+
+static bool
+prune_peer_cb(const struct addr_key *k, void *arg)
+{
+	struct sockaddr_storage ss;
+
+	addr_key_to(k, &ss);
+	return peer_check(arg, (struct sockaddr *)&ss) == PEER_ALLOW;
 }
 
 /* The limits of the allocation table, from conf (applied on reload). */
@@ -277,6 +306,20 @@ apply_log(struct turnpiked *d, const struct conf *conf)
 		 conf_syslog_facility(conf));
 }
 
+/* The hub's bounds from conf. */
+static void
+sig_config_of(const struct conf *conf, struct sig_config *cfg)
+{
+	cfg->max_rooms = (unsigned int)conf->sig_max_rooms;
+	cfg->max_peers_per_room = (unsigned int)conf->sig_max_peers_per_room;
+	cfg->rate = (unsigned int)conf->sig_rate;
+	cfg->burst = (unsigned int)conf->sig_burst;
+	cfg->abuse_limit = (unsigned int)conf->sig_abuse_limit;
+	cfg->token_secret = conf->sig_token_secret[0] != '\0'
+				    ? conf->sig_token_secret
+				    : NULL;
+}
+
 static void
 reload_report_cb(const char *key, void *arg)
 {
@@ -295,6 +338,7 @@ reload(struct turnpiked *d)
 	char err[CONF_ERRLEN];
 	struct conf *conf;
 	struct policy policy = { NULL, NULL };
+	unsigned int n;
 
 	notify_reloading();
 	if ((conf = conf_load(d->conf_path, err, sizeof(err))) == NULL) {
@@ -327,6 +371,20 @@ reload(struct turnpiked *d)
 		d->server.auth = policy.auth;
 		d->server.peers = policy.peers;
 		turn_limits(d, conf);
+		/* Permissions and channels to peers the new policy denies
+		 * go now: the packet path does not judge them again. */
+		n = alloc_prune(d->server.allocs, prune_ip_cb, prune_peer_cb,
+				policy.peers);
+		if (n > 0)
+			log_info("reload: %u permissions and channels to peers "
+				 "now denied removed",
+				 n);
+	}
+	if (d->hub != NULL) {
+		struct sig_config cfg;
+
+		sig_config_of(conf, &cfg);
+		sig_hub_configure(d->hub, &cfg);
 	}
 	conf_free(d->conf);
 	d->conf = conf;
@@ -392,11 +450,149 @@ watchdog_open(struct turnpiked *d)
 		  (unsigned long long)usec / 1000);
 }
 
+/*
+ * -t: everything a start would check besides binding: the user, the TURN
+ * credentials and peer policy, the TLS pair.  Prints "configuration OK"
+ * (with -v, the effective config first) and returns 0, or prints the
+ * reason and returns 1.
+ */
+static int
+check_config(struct turnpiked *d)
+{
+	char err[CONF_ERRLEN];
+
+	if (privs_check(d->conf->user, d->conf->group, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "%s: %s\n", d->conf_path, err);
+		return 1;
+	}
+	if (d->conf->turn_enable) {
+		struct policy p;
+
+		if (build_policy(d->conf, &p, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		policy_free(&p);
+	}
+	if (d->conf->tls_certificate[0] != '\0') {
+		char desc[512];
+		SSL_CTX *ctx = tls_ctx_new(d->conf->tls_certificate,
+					   d->conf->tls_private_key,
+					   d->conf->tls_ciphers, desc,
+					   sizeof(desc), err, sizeof(err));
+
+		if (ctx == NULL) {
+			fprintf(stderr, "%s: tls: %s\n", d->conf_path, err);
+			return 1;
+		}
+		SSL_CTX_free(ctx);
+	}
+	if (d->log_debug)
+		conf_print(stdout, d->conf);
+	printf("configuration OK\n");
+	return 0;
+}
+
+static void
+sig_random_cb(void *ctx, uint8_t *buf, size_t n)
+{
+	if (RAND_bytes(buf, (int)n) != 1)
+		fatalx("the random number generator failed");
+}
+
+static json_t *
+sig_ice_cb(void *ctx, void *conn, const char *peer_id)
+{
+	struct turnpiked *d = ctx;
+
+	return ice_config(d->conf, ws_host(conn), peer_id, time(NULL));
+}
+
+/*
+ * HTTP, the WebSocket side and the signaling hub, when http.listen is
+ * set.  Binds before root is given up.
+ */
+static void
+signaling_open(struct turnpiked *d)
+{
+	struct sig_ops ops = {
+		.send = ws_send_text,
+		.close = ws_close_code,
+		.random = sig_random_cb,
+		.ice_config = sig_ice_cb,
+	};
+	struct sig_config cfg;
+
+	if (d->conf->http_listen.n == 0)
+		return;
+	d->http =
+		http_open(d->base, (const struct conf **)&d->conf, &d->server);
+	if (d->http == NULL)
+		fatalx("cannot start HTTP");
+	d->ws = ws_set_new(d->base, (const struct conf **)&d->conf, http_kick,
+			   d->http);
+	if (d->ws == NULL)
+		fatalx("cannot start WebSockets");
+	/* The hub reaches connections through ws.c and ICE configs
+	 * through sig_ice_cb, which needs the daemon. */
+	ops.ctx = d;
+	sig_config_of(d->conf, &cfg);
+	if ((d->hub = sig_hub_new(&ops, &cfg)) == NULL)
+		fatalx("cannot start signaling");
+	ws_set_hub(d->ws, d->hub);
+	http_attach(d->http, d->ws, d->hub);
+}
+
+static void
+signaling_close(struct turnpiked *d)
+{
+	ws_set_free(d->ws); /* each peer leaves the hub */
+	sig_hub_free(d->hub);
+	http_close(d->http);
+}
+
+/* Room for every allocation and connection: the soft limit of open files
+ * goes up to the hard one (as nginx's worker_rlimit_nofile does). */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+}
+
+/* --mint-token ROOM [--ttl S]: print a join token for scripts. */
+static int
+mint_token(struct turnpiked *d, const char *room, long ttl)
+{
+	char token[128];
+
+	if (d->conf->sig_token_secret[0] == '\0') {
+		fprintf(stderr, "%s: signaling.token_secret is not set\n",
+			d->conf_path);
+		return 1;
+	}
+	if (sig_token_make(d->conf->sig_token_secret, room,
+			   (int64_t)time(NULL) + ttl, token,
+			   sizeof(token)) == -1) {
+		fprintf(stderr, "cannot make a token for room \"%s\"\n", room);
+		return 1;
+	}
+	printf("%s\n", token);
+	return 0;
+}
+
 static void
 daemon_close(struct turnpiked *d)
 {
 	if (d->watchdog != NULL)
 		event_free(d->watchdog);
+	signaling_close(d);
 	turn_close(d);
 	stream_close(d->tls);
 	stream_close(d->stream);
@@ -415,14 +611,30 @@ int
 main(int argc, char *argv[])
 {
 	struct turnpiked d;
-	char err[CONF_ERRLEN];
+	static const struct option long_opts[] = {
+		{ "mint-token", required_argument, NULL, 'M' },
+		{ "ttl", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[CONF_ERRLEN], *end;
+	const char *mint_room = NULL;
+	long mint_ttl = 3600;
 	bool check = false;
 	int ch;
 
 	memset(&d, 0, sizeof(d));
 	d.conf_path = TURNPIKE_CONFIG_FILE;
-	while ((ch = getopt(argc, argv, "c:dhtvV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dhtvV", long_opts, NULL)) !=
+	       -1) {
 		switch (ch) {
+		case 'M':
+			mint_room = optarg;
+			break;
+		case 'T':
+			mint_ttl = strtol(optarg, &end, 10);
+			if (*end != '\0' || mint_ttl < 1 || mint_ttl > 31536000)
+				usage(stderr, 2);
+			break;
 		case 'c':
 			d.conf_path = optarg;
 			break;
@@ -451,45 +663,20 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (check) {
-		if (privs_check(d.conf->user, d.conf->group, err,
-				sizeof(err)) == -1) {
-			fprintf(stderr, "%s: %s\n", d.conf_path, err);
-			conf_free(d.conf);
-			return 1;
-		}
-		if (d.conf->turn_enable) {
-			struct policy p;
+	if (mint_room != NULL) {
+		int rc = mint_token(&d, mint_room, mint_ttl);
 
-			if (build_policy(d.conf, &p, err, sizeof(err)) == -1) {
-				fprintf(stderr, "%s\n", err);
-				conf_free(d.conf);
-				return 1;
-			}
-			policy_free(&p);
-		}
-		if (d.conf->tls_certificate[0] != '\0') {
-			char desc[512];
-			SSL_CTX *ctx = tls_ctx_new(
-				d.conf->tls_certificate,
-				d.conf->tls_private_key, d.conf->tls_ciphers,
-				desc, sizeof(desc), err, sizeof(err));
-
-			if (ctx == NULL) {
-				fprintf(stderr, "%s: tls: %s\n", d.conf_path,
-					err);
-				conf_free(d.conf);
-				return 1;
-			}
-			SSL_CTX_free(ctx);
-		}
-		if (d.log_debug)
-			conf_print(stdout, d.conf);
-		printf("configuration OK\n");
 		conf_free(d.conf);
-		return 0;
+		return rc;
+	}
+	if (check) {
+		int rc = check_config(&d);
+
+		conf_free(d.conf);
+		return rc;
 	}
 	apply_log(&d, d.conf);
+	raise_nofile();
 
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
@@ -502,8 +689,10 @@ main(int argc, char *argv[])
 	if ((d.stream = stream_open(d.base, &d.conf->listen_tcp, &d.server,
 				    NULL)) == NULL)
 		fatalx("cannot open the tcp listeners");
+	signaling_open(&d);
 	if (udp_count(d.udp) + stream_count(d.stream) +
-		    (d.tls ? stream_count(d.tls) : 0) ==
+		    (d.tls ? stream_count(d.tls) : 0) +
+		    (d.http ? http_count(d.http) : 0) ==
 	    0)
 		fatalx("no listener could be opened: nothing to serve");
 	turn_open(&d);

@@ -13,6 +13,9 @@
 
 struct event;
 struct event_base;
+struct http_set;
+struct sig_hub;
+struct ws_set;
 struct relay_set;
 struct stream_set;
 struct udp_set;
@@ -28,7 +31,10 @@ struct turnpiked {
 	struct server server; /* the protocol core */
 	struct udp_set *udp;
 	struct stream_set *stream;
-	struct stream_set *tls;  /* when tls.certificate is set */
+	struct stream_set *tls; /* when tls.certificate is set */
+	struct http_set *http;  /* when http.listen is set */
+	struct ws_set *ws;
+	struct sig_hub *hub;
 	struct relay_set *relay; /* TURN, when turn.enable */
 	struct policy policy;    /* owned; replaced whole on reload */
 	struct event *sweep;     /* expiry, once a second */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * http.h: the HTTP side of the daemon on libmicrohttpd, run inside our
+ * one libevent loop: the web client's files, the WebSocket upgrade at
+ * /ws, /api/ice-servers, /api/turn, /metrics and /healthz.
+ */
+#ifndef TURNPIKE_HTTP_H
+#define TURNPIKE_HTTP_H
+
+#include <stdint.h>
+
+struct conf;
+struct event_base;
+struct http_set;
+struct server;
+struct sig_hub;
+struct ws_set;
+
+/* http.c */
+
+/*
+ * Bind http.listen and start libmicrohttpd on each socket, in epoll mode
+ * with no thread of its own: libevent watches its epoll descriptor and
+ * its timeout.  conf points to the daemon's current config pointer.
+ * Returns NULL after logging why.  Call before giving up root.
+ */
+struct http_set *http_open(struct event_base *base, const struct conf **conf,
+			   struct server *srv);
+/* The WebSocket side and the hub, once they exist. */
+void http_attach(struct http_set *hs, struct ws_set *ws, struct sig_hub *hub);
+void http_close(struct http_set *hs);
+unsigned int http_count(const struct http_set *hs);
+
+/* Run libmicrohttpd soon (after a WebSocket was handed back). */
+void http_kick(void *hs);
+
+#endif /* TURNPIKE_HTTP_H */

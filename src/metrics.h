@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * metrics.h: every counter of the daemon in the Prometheus text format
+ * (version 0.0.4), for GET /metrics.  Pure: it formats what it is given.
+ */
+#ifndef TURNPIKE_METRICS_H
+#define TURNPIKE_METRICS_H
+
+#include <stddef.h>
+
+struct alloc_totals;
+struct sig_stats;
+struct stats;
+
+/* What /metrics shows besides the counters. */
+struct metrics_gauges {
+	unsigned int ws_connections; /* WebSocket connections open */
+	unsigned int http_connections;
+	double uptime_seconds;
+};
+
+/* metrics.c */
+
+/*
+ * Render the counters as Prometheus text: each family once, with # HELP
+ * and # TYPE lines; labels only for bounded sets (method, code, reason,
+ * transport, direction, type), never per user or room.  at and sg may be
+ * NULL (TURN or signaling off): their families are then left out.
+ * Returns a NUL-terminated string owned by the caller (free()), its length
+ * in *len; NULL when out of memory.
+ */
+char *metrics_render(const struct stats *st, const struct alloc_totals *at,
+		     const struct sig_stats *sg, const struct metrics_gauges *g,
+		     const char *version, size_t *len);
+
+#endif /* TURNPIKE_METRICS_H */
