@@ -684,25 +684,28 @@ http_start(struct http_set *hs, int fd)
 	const struct conf *conf = *hs->conf;
 	unsigned int flags =
 		MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT,
+		  (intptr_t)conf->http_max_connections, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_notify_cb, hs },
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log_cb, hs },
+		/* HTTPS, when configured; else these end the list. */
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
-	if (hs->tls_cert != NULL)
-		return MHD_start_daemon(
-			flags | MHD_USE_TLS, 0, NULL, NULL, http_access_cb, hs,
-			MHD_OPTION_LISTEN_SOCKET, fd,
-			MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned int)conf->http_max_connections,
-			MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-			MHD_OPTION_NOTIFY_CONNECTION, http_notify_cb, hs,
-			MHD_OPTION_EXTERNAL_LOGGER, http_log_cb, hs,
-			MHD_OPTION_HTTPS_MEM_CERT, hs->tls_cert,
-			MHD_OPTION_HTTPS_MEM_KEY, hs->tls_key, MHD_OPTION_END);
-	return MHD_start_daemon(
-		flags, 0, NULL, NULL, http_access_cb, hs,
-		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)conf->http_max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		MHD_OPTION_NOTIFY_CONNECTION, http_notify_cb, hs,
-		MHD_OPTION_EXTERNAL_LOGGER, http_log_cb, hs, MHD_OPTION_END);
+	if (hs->tls_cert != NULL) {
+		flags |= MHD_USE_TLS;
+		opts[5] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						   hs->tls_cert };
+		opts[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						   hs->tls_key };
+	}
+	return MHD_start_daemon(flags, 0, NULL, NULL, http_access_cb, hs,
+				MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
 struct http_set *
