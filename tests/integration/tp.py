@@ -43,6 +43,7 @@ READY = re.compile(r"^turnpiked \S+ ready$")
 # allowed by the test that expects it.
 ROUTINE_LINES = [
     r"listening on (udp|tcp) \S+",
+    r"listening on (http|https) \S+",
     r"turn: disabled \(turn\.enable = false\): STUN only",
     r"tls: no tls\.certificate: TLS listeners off",
     r"turn: relay ports \d+-\d+(, IPv4)?(, IPv6)?",
