@@ -125,6 +125,26 @@ http_reply(struct http_req *r, unsigned int status, const char *type,
 	return ret;
 }
 
+/* RFC 9110 section 15.5.6: a 405 names the methods that are allowed. */
+static enum MHD_Result
+http_not_allowed(struct http_req *r)
+{
+	static const char msg[] = "method not allowed\n";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+					       MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type",
+				"text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Allow", "GET, HEAD");
+	ret = MHD_queue_response(r->c, 405, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result
 http_text(struct http_req *r, unsigned int status, const char *text)
 {
@@ -410,11 +430,47 @@ http_path_ok(const char *path)
 	return true;
 }
 
+/*
+ * Open the file at url (checked by http_path_ok) below root, one path
+ * component at a time with O_NOFOLLOW: a symbolic link anywhere below the
+ * webroot, to a file or a directory, is not followed, so nothing outside
+ * it can be served.  Returns a descriptor or -1.
+ */
+static int
+http_open_beneath(const char *root, const char *url)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = url + 1;
+	int dir, fd;
+
+	if ((dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+
+		if (n == 0 || n > NAME_MAX) {
+			close(dir);
+			return -1;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (slash != NULL)
+			flags |= O_DIRECTORY;
+		fd = openat(dir, comp, flags);
+		close(dir);
+		if (fd == -1 || slash == NULL)
+			return fd;
+		dir = fd;
+		p = slash + 1;
+	}
+}
+
 static enum MHD_Result
 route_static(struct http_req *r)
 {
 	const char *root = (*r->hs->conf)->http_webroot;
-	char path[PATH_MAX];
 	struct MHD_Response *resp;
 	const char *url = r->url;
 	enum MHD_Result ret;
@@ -425,11 +481,7 @@ route_static(struct http_req *r)
 		return http_text(r, 404, "not found\n");
 	if (strcmp(url, "/") == 0)
 		url = "/index.html";
-	if (strlen(root) + strlen(url) >= sizeof(path))
-		return http_text(r, 404, "not found\n");
-	memcpy(path, root, strlen(root));
-	memcpy(path + strlen(root), url, strlen(url) + 1);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = http_open_beneath(root, url);
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		if (fd != -1)
 			close(fd);
@@ -580,7 +632,7 @@ http_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return http_text(&r, 405, "method not allowed\n");
+		return http_not_allowed(&r);
 	for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]);
 	     i++) {
 		const struct http_route *rt = &http_routes[i];

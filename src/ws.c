@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -56,8 +57,10 @@ struct ws_conn {
 	char *extra; /* bytes MHD read past the handshake, served first */
 	size_t extra_len, extra_off;
 	unsigned int missed_pongs;
-	bool drop;         /* end now, without a close handshake */
-	bool close_queued; /* a close frame is queued; end after grace */
+	bool drop;           /* end now, without a close handshake */
+	bool close_queued;   /* a close frame is queued; end after grace */
+	uint16_t close_code; /* a close to queue once the queue is empty */
+	char close_reason[124];
 	char host[256];
 };
 
@@ -144,7 +147,13 @@ ws_conn_end_soon(struct ws_conn *c, bool drop, int seconds)
 {
 	struct timeval tv = { seconds, 0 };
 
-	c->drop = c->drop || drop;
+	if (c->drop)
+		return; /* already due now; re-adding would postpone it */
+	c->drop = drop;
+	if (drop) {
+		event_del(c->ev_read);
+		event_del(c->ev_write);
+	}
 	event_add(c->ev_end, &tv);
 }
 
@@ -199,16 +208,31 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	return -1;
 }
 
-/* Queue a close frame; the connection ends when the handshake completes
- * or after a grace period. */
+/* Queue the close frame asked for, once every message queued before it
+ * has gone: wslay sends control frames first, and nothing after a close. */
+static void
+ws_flush_close(struct ws_conn *c)
+{
+	if (c->close_code != 0 &&
+	    wslay_event_get_queued_msg_count(c->wslay) == 0) {
+		wslay_event_queue_close(c->wslay, c->close_code,
+					(const uint8_t *)c->close_reason,
+					strlen(c->close_reason));
+		c->close_code = 0;
+	}
+}
+
+/* Close with code after what is queued; the connection ends when the
+ * close handshake completes or after a grace period. */
 static void
 ws_conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 {
 	if (c->close_queued)
 		return;
 	c->close_queued = true;
-	wslay_event_queue_close(c->wslay, code, (const uint8_t *)reason,
-				strlen(reason));
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+	ws_flush_close(c);
 	ws_conn_end_soon(c, false, WS_CLOSE_GRACE_SECONDS);
 }
 
@@ -251,10 +275,9 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 static void
 ws_update(struct ws_conn *c)
 {
-	if (c->drop) {
-		ws_conn_end_soon(c, true, 0);
+	if (c->drop)
 		return;
-	}
+	ws_flush_close(c);
 	if (!wslay_event_want_read(c->wslay) &&
 	    !wslay_event_want_write(c->wslay)) {
 		/* Closed both ways (or failed): done. */
@@ -310,7 +333,6 @@ ws_send_text(void *ctx, void *conn, const char *text, size_t len)
 	 * bound, and the hub never waits for it. */
 	if (wslay_event_get_queued_msg_length(c->wslay) + len >
 	    (size_t)(*c->set->conf)->sig_send_queue) {
-		c->drop = true;
 		ws_conn_end_soon(c, true, 0);
 		return -1;
 	}
@@ -326,7 +348,8 @@ ws_close_code(void *ctx, void *conn, int code, const char *reason)
 	struct ws_conn *c = conn;
 
 	ws_conn_close(c, (uint16_t)code, reason);
-	event_add(c->ev_write, NULL);
+	if (!c->drop)
+		event_add(c->ev_write, NULL);
 }
 
 const char *
