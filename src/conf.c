@@ -1143,11 +1143,13 @@ static int
 conf_validate(const struct conf *conf, const char *path, char *err,
 	      size_t errlen)
 {
-	if (conf->listen_udp.n == 0 && conf->listen_tcp.n == 0) {
+	if (conf->listen_udp.n == 0 && conf->listen_tcp.n == 0 &&
+	    conf->listen_tls.n == 0 && conf->http_listen.n == 0) {
 		snprintf(err, errlen,
-			 "%s:0: listen.udp and listen.tcp are both empty: "
-			 "nothing to serve",
+			 "%s:0: listen.udp, listen.tcp, listen.tls and "
+			 "http.listen are all empty: nothing to serve",
 			 path);
+
 		return -1;
 	}
 	if ((conf->tls_certificate[0] == '\0') !=

@@ -278,8 +278,12 @@ tls_reload(struct turnpiked *d, const struct conf *conf)
 	char err[CONF_ERRLEN], desc[512];
 	SSL_CTX *ctx;
 
-	if (d->tls == NULL)
+	if (d->tls == NULL) {
+		if (conf->tls_certificate[0] != '\0' && conf->listen_tls.n > 0)
+			log_warnx("tls: tls.certificate is set now; a restart "
+				  "opens the TLS listeners");
 		return;
+	}
 	if (conf->tls_certificate[0] == '\0') {
 		log_warnx("tls: tls.certificate is now empty; a restart turns "
 			  "TLS off, the current certificate stays until then");

@@ -72,6 +72,10 @@ struct stream_set {
 	enum server_transport transport;
 	const char *name; /* "tcp" or "tls", for logs */
 	SSL_CTX *tls_ctx; /* TLS: new handshakes use it; we hold a ref */
+	/* TLS: messages pass through here so that each is a chain of its own
+	 * in the output, and so a TLS record of its own (some clients read
+	 * one message per record, coturn's among them). */
+	struct evbuffer *scratch;
 	unsigned int n;
 	struct stream_listener listeners[CONF_MAX_LISTEN];
 	LIST_HEAD(, stream_conn) conns;
@@ -123,6 +127,18 @@ stream_conn_close(struct stream_conn *c)
 
 /* Arm the idle timer: the handshake's timeout until TLS is up, then the
  * idle timeout while the connection holds no allocation. */
+/* Queue len bytes to the client: one TLS record per message on TLS. */
+static void
+stream_write(struct stream_conn *c, const void *buf, size_t len)
+{
+	struct evbuffer *scratch = c->set->scratch;
+
+	if (scratch != NULL && evbuffer_add(scratch, buf, len) == 0)
+		bufferevent_write_buffer(c->bev, scratch);
+	else
+		bufferevent_write(c->bev, buf, len);
+}
+
 static void
 stream_idle_arm(struct stream_conn *c)
 {
@@ -190,11 +206,13 @@ stream_frames(struct stream_conn *c)
 		stream_idle_arm(c);
 		if (ans == 0)
 			continue;
-		bufferevent_write(c->bev, answer, ans);
+		stream_write(c, answer, ans);
 		tc->tx_packets++;
 		tc->tx_bytes += ans;
 	}
 }
+
+static void stream_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* The answers are flushed: finish a connection that was shut down. */
 static void
@@ -214,8 +232,13 @@ stream_conn_shutdown(struct stream_conn *c)
 		stream_conn_close(c);
 		return;
 	}
+	struct timeval tv = { c->set->srv->conf->stream_idle_timeout, 0 };
+
+	/* A client that neither reads nor goes is still closed: errors are
+	 * still heard, and the idle timer runs. */
 	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setcb(c->bev, NULL, stream_drained_cb, NULL, c);
+	bufferevent_setcb(c->bev, NULL, stream_drained_cb, stream_event_cb, c);
+	event_add(c->idle, &tv);
 }
 
 static void
@@ -376,6 +399,10 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 	if (tls_ctx != NULL) {
 		SSL_CTX_up_ref(tls_ctx);
 		set->tls_ctx = tls_ctx;
+		if ((set->scratch = evbuffer_new()) == NULL) {
+			stream_close(set);
+			return NULL;
+		}
 	}
 	LIST_INIT(&set->conns);
 	for (unsigned int i = 0; i < addrs->n; i++) {
@@ -422,6 +449,8 @@ stream_close(struct stream_set *set)
 	for (unsigned int i = 0; i < set->n; i++)
 		evconnlistener_free(set->listeners[i].lev);
 	SSL_CTX_free(set->tls_ctx);
+	if (set->scratch != NULL)
+		evbuffer_free(set->scratch);
 	free(set);
 }
 
@@ -475,7 +504,7 @@ stream_send(void *conn, const void *buf, size_t len)
 		srv->stats->relay_drop_send_failed++;
 		return -1;
 	}
-	bufferevent_write(c->bev, buf, len);
+	stream_write(c, buf, len);
 	stream_counters(c->set)->tx_packets++;
 	stream_counters(c->set)->tx_bytes += len;
 	return 0;

@@ -37,6 +37,12 @@ tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_NOACK;
 }
 
+static int
+tls_no_passphrase_cb(char *buf, int size, int rwflag, void *arg)
+{
+	return 0;
+}
+
 /* The last OpenSSL error as text, after what. */
 static void
 tls_err(char *err, size_t errlen, const char *what, const char *path)
@@ -83,6 +89,9 @@ tls_ctx_new(const char *cert, const char *key, const char *ciphers, char *desc,
 		tls_err(err, errlen, "cannot create a TLS context", "");
 		return NULL;
 	}
+	/* An encrypted key must not make OpenSSL ask on a terminal (and
+	 * freeze the daemon): no pass phrase is given, so it fails to load. */
+	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase_cb);
 	/* TLS 1.0 and 1.1 are deprecated (RFC 8996): refused. */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |

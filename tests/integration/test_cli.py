@@ -217,9 +217,9 @@ class ConfigCheck(unittest.TestCase):
 
     def test_nothing_to_serve(self):
         """Empty listen lists are a whole-file error, reported at line 0."""
-        self.check_error("listen = { udp = []; tcp = []; };\n",
-                         "listen.udp and listen.tcp are both empty: "
-                         "nothing to serve", 0)
+        self.check_error("listen = { udp = []; tcp = []; tls = []; };\n",
+                         "listen.udp, listen.tcp, listen.tls and "
+                         "http.listen are all empty: nothing to serve", 0)
 
     def test_error_in_included_file(self):
         """An error in an @include'd file names that file and its line.

@@ -181,9 +181,11 @@ test_errors(void)
 	check_error(
 		"listen = { udp = [ \"127.0.0.1:1\", \"127.0.0.1:1\" ]; };\n",
 		1, "listen.udp: \"127.0.0.1:1\" is listed twice");
-	check_error("listen = { udp = []; tcp = []; };\n", 0,
-		    "listen.udp and listen.tcp are both empty: nothing to "
-		    "serve");
+	check_error("listen = { udp = []; tcp = []; tls = []; };\n"
+		    "http = { listen = []; };\n",
+		    0,
+		    "listen.udp, listen.tcp, listen.tls and http.listen are all "
+		    "empty: nothing to serve");
 	check_error("", 0,
 		    "turn.users and turn.secrets are both empty: turnpike "
 		    "has no unauthenticated TURN; set one of them, or "
