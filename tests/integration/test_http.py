@@ -569,5 +569,55 @@ class Static(HttpCase):
                          {"GET", "HEAD"})
 
 
+
+class Https(unittest.TestCase):
+    """http.tls_certificate: libmicrohttpd's own TLS serves the routes
+    and the WebSocket upgrade (wss:), inside the same event loop."""
+
+    def test_https_and_wss(self):
+        import asyncio
+        import http.client
+        import json
+        import shutil
+        import ssl
+        import subprocess
+
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            self.skipTest("openssl is not installed")
+        d = wc.HttpDaemon()
+        crt = os.path.join(d.dir, "https.crt")
+        key = os.path.join(d.dir, "https.key")
+        p = subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+             "-subj", "/CN=turnpike-https", "-keyout", key, "-out", crt],
+            capture_output=True, text=True, timeout=tp.timeout(20))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os.chmod(crt, 0o644)
+        os.chmod(key, 0o644)  # a throwaway key, read again as nobody
+        d.conf = {"http": {"tls_certificate": crt, "tls_private_key": key}}
+        ctx = ssl.create_default_context(cafile=crt)
+        ctx.check_hostname = False
+        with d:
+            d.wait_log(r"^listening on https 127\.0\.0\.1:\d+$")
+            conn = http.client.HTTPSConnection("127.0.0.1", d.port,
+                                               context=ctx, timeout=5)
+            conn.request("GET", "/healthz")
+            resp = conn.getresponse()
+            self.assertEqual((resp.status, resp.read()), (200, b"ok\n"))
+            conn.close()
+
+            async def join():
+                import websockets
+                async with websockets.connect(
+                        "wss://127.0.0.1:%d/ws" % d.port, ssl=ctx) as ws:
+                    await ws.send(json.dumps({"type": "join",
+                                              "room": "secure"}))
+                    return json.loads(await asyncio.wait_for(ws.recv(), 5))
+            self.assertEqual(asyncio.run(join())["type"], "welcome")
+        d.check_log(wc.ALLOWED_LOG)
+
+
 if __name__ == "__main__":
     tp.main()
