@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -1138,6 +1139,35 @@ conf_one_per_family(const struct conf_addrs *a)
 	return v4 > 1 || v6 > 1 ? -1 : 0;
 }
 
+/* A host name, an IPv4 address or an IPv6 address (brackets optional);
+ * "" is fine (the Host header is used then). */
+static int
+conf_check_host(const char *h)
+{
+	struct in6_addr a6;
+	char buf[64];
+	size_t n = strlen(h);
+
+	if (n == 0)
+		return 0;
+	if (strchr(h, ':') != NULL) {
+		if (h[0] == '[' && n > 2 && h[n - 1] == ']' &&
+		    n - 2 < sizeof(buf)) {
+			memcpy(buf, h + 1, n - 2);
+			buf[n - 2] = '\0';
+			h = buf;
+		}
+		return inet_pton(AF_INET6, h, &a6) == 1 ? 0 : -1;
+	}
+	if (n > 253)
+		return -1;
+	for (const char *c = h; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-'))
+			return -1;
+	return 0;
+}
+
 /* Rules that span keys. */
 static int
 conf_validate(const struct conf *conf, const char *path, char *err,
@@ -1150,6 +1180,32 @@ conf_validate(const struct conf *conf, const char *path, char *err,
 			 "http.listen are all empty: nothing to serve",
 			 path);
 
+		return -1;
+	}
+	if ((conf->http_tls_certificate[0] == '\0') !=
+	    (conf->http_tls_private_key[0] == '\0')) {
+		snprintf(err, errlen,
+			 "%s:0: http.tls_certificate and http.tls_private_key "
+			 "go together: set both or neither",
+			 path);
+		return -1;
+	}
+	if (conf_check_host(conf->http_public_host) == -1) {
+		snprintf(err, errlen,
+			 "%s:0: http.public_host \"%s\" is not a host name or "
+			 "an IP address (no scheme, no port)",
+			 path, conf->http_public_host);
+		return -1;
+	}
+	if (conf->turn_enable && conf->turn_secrets.n > 0 &&
+	    conf->http_listen.n > 0 &&
+	    conf->sig_credential_ttl > conf->turn_rest_max_ttl) {
+		snprintf(err, errlen,
+			 "%s:0: signaling.credential_ttl %d is above "
+			 "turn.rest_max_ttl %d: our own TURN would refuse the "
+			 "credentials we hand out",
+			 path, conf->sig_credential_ttl,
+			 conf->turn_rest_max_ttl);
 		return -1;
 	}
 	if ((conf->tls_certificate[0] == '\0') !=

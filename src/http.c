@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -152,19 +154,73 @@ http_text(struct http_req *r, unsigned int status, const char *text)
 			  strlen(text), NULL);
 }
 
+static bool http_origin_ok(struct http_req *r);
+
+/*
+ * CORS for /api: a page from an allowed origin (http_origin_ok) may read
+ * the answer.  Nothing is added for a request without Origin.
+ */
+static void
+http_cors(struct http_req *r, struct MHD_Response *resp)
+{
+	const char *origin = http_header(r, "Origin");
+
+	if (origin == NULL || !http_origin_ok(r))
+		return;
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+	MHD_add_response_header(resp, "Vary", "Origin");
+}
+
+/* A CORS preflight for /api (the Authorization header is not simple). */
+static enum MHD_Result
+http_preflight(struct http_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (strncmp(r->url, "/api/", 5) != 0 ||
+	    http_header(r, "Origin") == NULL)
+		return http_not_allowed(r);
+	if (!http_origin_ok(r))
+		return http_text(r, 403, "origin not allowed\n");
+	resp = MHD_create_response_from_buffer(0, (void *)"",
+					       MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	http_cors(r, resp);
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+				"GET, HEAD");
+	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+				"Authorization");
+	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+	ret = MHD_queue_response(r->c, 204, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* Answer with a JSON object, which is consumed. */
 static enum MHD_Result
 http_json(struct http_req *r, unsigned int status, json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_COMPACT);
+	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
 	json_decref(obj);
 	if (text == NULL)
 		return http_text(r, 500, "out of memory\n");
-	ret = http_reply(r, status, "application/json", text, strlen(text),
-			 NULL);
-	free(text);
+	resp = MHD_create_response_from_buffer(strlen(text), text,
+					       MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	http_cors(r, resp);
+	ret = MHD_queue_response(r->c, status, resp);
+	MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -266,6 +322,30 @@ http_key_ok(struct http_req *r)
 	       CRYPTO_memcmp(got, want, n) == 0;
 }
 
+/* Whether the client connected from 127.0.0.0/8 or ::1. */
+static bool
+http_client_loopback(struct http_req *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)
+				      ->sin_addr.s_addr) >>
+			24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 static enum MHD_Result
 route_healthz(struct http_req *r)
 {
@@ -287,6 +367,13 @@ route_metrics(struct http_req *r)
 	size_t len;
 	char *text;
 
+	/* Counters say much about a server: loopback clients (a local
+	 * Prometheus or agent) may read them, others need http.api_key. */
+	if (!http_client_loopback(r) &&
+	    ((*hs->conf)->http_api_key[0] == '\0' || !http_key_ok(r)))
+		return http_text(r, 403,
+				 "metrics: loopback clients or the API "
+				 "key only\n");
 	if (hs->srv->allocs != NULL)
 		alloc_totals(hs->srv->allocs, &at);
 	text = metrics_render(hs->srv->stats,
@@ -419,9 +506,8 @@ http_path_ok(const char *path)
 		const char *end = strchr(seg, '/');
 		size_t n = end ? (size_t)(end - seg) : strlen(seg);
 
-		if ((n == 1 && seg[0] == '.') ||
-		    (n == 2 && seg[0] == '.' && seg[1] == '.') ||
-		    (n == 0 && end != NULL))
+		/* No "." or "..", and no hidden file (.git, .env, ...). */
+		if ((n > 0 && seg[0] == '.') || (n == 0 && end != NULL))
 			return false;
 		if (end == NULL)
 			break;
@@ -574,6 +660,8 @@ route_ws(struct http_req *r)
 		if (resp == NULL)
 			return MHD_NO;
 		MHD_add_response_header(resp, "Sec-WebSocket-Version", "13");
+		MHD_add_response_header(resp, "Content-Type",
+					"text/plain; charset=utf-8");
 		ret = MHD_queue_response(r->c, 426, resp);
 		MHD_destroy_response(resp);
 		return ret;
@@ -631,6 +719,8 @@ http_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (strcmp(method, "OPTIONS") == 0)
+		return http_preflight(&r);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return http_not_allowed(&r);
 	for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]);
@@ -737,12 +827,13 @@ http_start(struct http_set *hs, int fd)
 	unsigned int flags =
 		MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem opts[] = {
+		/* The logger first, or MHD logs its complaint elsewhere. */
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log_cb, hs },
 		{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT,
 		  (intptr_t)conf->http_max_connections, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
 		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_notify_cb, hs },
-		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log_cb, hs },
 		/* HTTPS, when configured; else these end the list. */
 		{ MHD_OPTION_END, 0, NULL },
 		{ MHD_OPTION_END, 0, NULL },

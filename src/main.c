@@ -479,6 +479,24 @@ check_config(struct turnpiked *d)
 		}
 		policy_free(&p);
 	}
+	if (d->conf->http_tls_certificate[0] != '\0') {
+		/* libmicrohttpd reads the HTTPS pair at start: check it can. */
+		const char *files[] = { d->conf->http_tls_certificate,
+					d->conf->http_tls_private_key };
+
+		for (int i = 0; i < 2; i++) {
+			FILE *fp = fopen(files[i], "r");
+
+			if (fp == NULL) {
+				fprintf(stderr,
+					"%s: http: cannot open %s: %s\n",
+					d->conf_path, files[i],
+					strerror(errno));
+				return 1;
+			}
+			fclose(fp);
+		}
+	}
 	if (d->conf->tls_certificate[0] != '\0') {
 		char desc[512];
 		SSL_CTX *ctx = tls_ctx_new(d->conf->tls_certificate,
@@ -623,6 +641,7 @@ main(int argc, char *argv[])
 	char err[CONF_ERRLEN], *end;
 	const char *mint_room = NULL;
 	long mint_ttl = 3600;
+	bool mint_ttl_set = false;
 	bool check = false;
 	int ch;
 
@@ -636,6 +655,7 @@ main(int argc, char *argv[])
 			break;
 		case 'T':
 			mint_ttl = strtol(optarg, &end, 10);
+			mint_ttl_set = true;
 			if (*end != '\0' || mint_ttl < 1 || mint_ttl > 31536000)
 				usage(stderr, 2);
 			break;
@@ -667,6 +687,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (mint_ttl_set && mint_room == NULL)
+		usage(stderr, 2);
 	if (mint_room != NULL) {
 		int rc = mint_token(&d, mint_room, mint_ttl);
 

@@ -150,7 +150,8 @@ void sig_disconnect(struct sig_hub *hub, struct sig_peer *peer);
 
 /*
  * Send an error message to peer: {"type":"error","code":...,"message":
- * ...}.  For the I/O side too (e.g. too-large before closing with 1009).
+ * ...}.  (A message over signaling.max_message_size never reaches the
+ * hub: wslay closes the connection with 1009 itself.)
  */
 void sig_send_error(struct sig_hub *hub, struct sig_peer *peer,
 		    enum sig_error code, const char *message);

@@ -61,6 +61,40 @@ class ConfigCheck(unittest.TestCase):
                       'stream = { max_connections = 10; idle_timeout = 5;'
                       ' max_buffer = 4096; };\n')
 
+    def test_http_checks(self):
+        """-t checks the HTTPS pair goes together and can be read, the
+        public host name, and that the credentials handed to browsers
+        live no longer than our TURN accepts."""
+        self.check_error('http = { listen = [ "127.0.0.1:1" ];'
+                         ' tls_certificate = "/x.pem"; };\n',
+                         "http.tls_certificate and http.tls_private_key "
+                         "go together: set both or neither", 0)
+        self.check_error('http = { listen = [ "127.0.0.1:1" ];'
+                         ' public_host = "example.org:443"; };\n',
+                         'http.public_host "example.org:443" is not a host '
+                         'name or an IP address (no scheme, no port)', 0)
+        self.check_ok('http = { listen = [ "127.0.0.1:1" ];'
+                      ' public_host = "2001:db8::1"; };\n')
+        self.check_error('http = { listen = [ "127.0.0.1:1" ]; };\n'
+                         'turn = { enable = true; secrets = [ "s" ];'
+                         ' rest_max_ttl = 3600; };\n',
+                         "signaling.credential_ttl 86400 is above "
+                         "turn.rest_max_ttl 3600: our own TURN would refuse "
+                         "the credentials we hand out", 0)
+        path = self.write('http = { listen = [ "127.0.0.1:1" ];'
+                          ' tls_certificate = "/nonexistent/c.pem";'
+                          ' tls_private_key = "/nonexistent/k.pem"; };\n')
+        r = tp.run(["-t", "-c", path])
+        self.assertEqual((r.returncode, r.stderr),
+                         (1, "%s: http: cannot open /nonexistent/c.pem: No "
+                          "such file or directory\n" % path))
+
+    def test_ttl_needs_mint_token(self):
+        """--ttl alone is a usage error."""
+        path = self.write("", base=True)
+        r = tp.run(["--ttl", "60", "-c", path])
+        self.assertEqual(r.returncode, 2)
+
     def test_empty_config(self):
         """Every key has a default, but TURN has no unauthenticated mode:
         an empty file is refused until it names users or a secret."""

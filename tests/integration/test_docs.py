@@ -4,7 +4,7 @@
 
 The key table in src/conf.c is the truth; `turnpiked -t -v` prints it.
 This test holds man/turnpike.conf.5, etc/turnpike.conf, the development
-config, man/turnpiked.8 and README.md to it:
+config, man/turnpiked.8, man/turnpike-signaling.7 and README.md to it:
 
   - every key the daemon knows is documented in the man page, as
     ".It Ic group.key Ar type" under ".Ss group", with its default and
@@ -13,10 +13,22 @@ config, man/turnpiked.8 and README.md to it:
     comment that gives the same default and the same reload rule, and
     holds the one line "\tsecrets = [ ];" that "make install" replaces
     with a fresh secret;
-  - etc/turnpike-dev.conf is valid;
-  - both man pages are mandoc -Tlint clean;
-  - every option of "turnpiked -h" is in turnpiked(8)'s OPTIONS;
+  - etc/turnpike-dev.conf is valid, and on loopback;
+  - the man pages are mandoc -Tlint clean;
+  - every option of "turnpiked -h", short and long, is in turnpiked(8)'s
+    OPTIONS;
+  - turnpike-signaling(7) documents every error code (SIG_ERRORS) and
+    every client message type (SIG_TYPES) of src/sig.h, and nothing else
+    as such;
+  - turnpiked(8) names every metric family of src/metrics.c;
   - README.md shows the two quick-start commands.
+
+http.webroot is the one key whose default depends on the build: it is
+$(pkgdatadir)/www, compiled in from configure's prefix.  The sample
+cannot hold that path, so it leaves the key commented out
+(BUILD_DEPENDENT), which makes the daemon use the compiled-in default;
+the man page gives the default with the usual prefix.  The tests check
+those two places against the pattern of the path instead of the path.
 
 A file with no TURN credentials is refused, so "the defaults" are those
 of MINIMAL, which sets one REST secret and nothing else: every key but
@@ -45,6 +57,9 @@ TURNPIKED = os.environ.get("TURNPIKED") or os.path.join(
 
 CONF_MAN = os.path.join(SRCDIR, "man", "turnpike.conf.5")
 DAEMON_MAN = os.path.join(SRCDIR, "man", "turnpiked.8")
+SIG_MAN = os.path.join(SRCDIR, "man", "turnpike-signaling.7")
+SIG_H = os.path.join(SRCDIR, "src", "sig.h")
+METRICS_C = os.path.join(SRCDIR, "src", "metrics.c")
 SAMPLE = os.path.join(SRCDIR, "etc", "turnpike.conf")
 DEV = os.path.join(SRCDIR, "etc", "turnpike-dev.conf")
 README = os.path.join(SRCDIR, "README.md")
@@ -59,6 +74,14 @@ MINIMAL = 'turn = { secrets = [ "x" ]; };\n'
 # its place to compare the sample with MINIMAL.
 SAMPLE_SECRETS_LINE = "\tsecrets = [ ];"
 SAMPLE_SECRETS_TEST = '\tsecrets = [ "x" ];'
+
+# Keys whose default is a path configure decides, with the pattern that
+# path follows ($(pkgdatadir) is $(datadir)/turnpike).  The sample leaves
+# each commented out, as "\t#key = ...;" under its comment, and the man
+# page's "Default:" text names the path with the usual prefix.
+BUILD_DEPENDENT = {
+    "http.webroot": r'"/[^"]*/turnpike/www"',
+}
 
 # mandoc -Tlint messages that describe the machine, not the page: whether
 # the pages named by .Xr are installed here (turnpiked(8) and
@@ -152,6 +175,27 @@ def reload_rule(text):
     """The last "Reload." or "Restart." in text, or None."""
     rules = re.findall(r"\b(Reload|Restart)\.", text)
     return rules[-1] if rules else None
+
+
+def sig_h_names(macro):
+    """The names of the X(NAME, "name") rows of a macro in src/sig.h."""
+    text = read(SIG_H)
+    m = re.search(r"(?ms)^#define %s\b(.*?)(?<!\\)$" % macro, text)
+    if m is None:
+        raise AssertionError("no #define %s in %s" % (macro, SIG_H))
+    names = re.findall(r'X\(\w+, "([^"]+)"\)', m.group(1))
+    if not names:
+        raise AssertionError("%s in %s has no rows" % (macro, SIG_H))
+    return names
+
+
+def man_section(text, name):
+    """The source lines of section ".Sh name", up to the next ".Sh"."""
+    m = re.search(r"(?ms)^\.Sh %s$(.*?)(?=^\.Sh |\Z)" % re.escape(name),
+                  text)
+    if m is None:
+        raise AssertionError("no section %s" % name)
+    return m.group(1)
 
 
 def sample_keys(text):
@@ -254,14 +298,54 @@ class Docs(unittest.TestCase):
             with self.subTest(key=name):
                 self.assertIn(name, entries)
                 body = " ".join(" ".join(entries[name]).split())
+                if name in BUILD_DEPENDENT:
+                    # The path with the usual prefix, after "Default:".
+                    path = BUILD_DEPENDENT[name].strip('"')
+                    self.assertRegex(body, "Default: .*" + path)
+                    continue
                 self.assertRegex(body, r"Default: ['`\"]?" +
                                  re.escape(default) + r"[\s'\";.,]")
 
     # (a) and (b) etc/turnpike.conf
 
     def test_sample_sets_every_key(self):
+        """Every key but the BUILD_DEPENDENT ones, which the sample
+        gives commented out."""
         keys = sample_keys(read(SAMPLE))
-        self.assertEqual(sorted(keys), sorted(self.defaults))
+        self.assertEqual(sorted(keys),
+                         sorted(set(self.defaults) - set(BUILD_DEPENDENT)))
+
+    def test_sample_build_dependent_keys(self):
+        """Each BUILD_DEPENDENT key is in the sample as "\t#key = path;"
+        under a comment with a default and the man page's reload rule,
+        and the daemon's default has the expected form."""
+        doc = man_keys(read(CONF_MAN))
+        lines = read(SAMPLE).split("\n")
+        for key, pattern in BUILD_DEPENDENT.items():
+            with self.subTest(key=key):
+                self.assertRegex(self.defaults[key][1],
+                                 r"^%s$" % pattern)
+                group, name = key.split(".")
+                line = "\t#%s = " % name
+                found = [i for i, ln in enumerate(lines)
+                         if ln.startswith(line)]
+                self.assertEqual(len(found), 1,
+                                 "%r not in the sample once" % line)
+                i = found[0]
+                self.assertRegex(lines[i][len(line):],
+                                 r"^%s;$" % pattern)
+                groups = [ln for ln in lines[:i]
+                          if re.match(r"\w+\s*=\s*\{", ln)]
+                self.assertTrue(groups and groups[-1].startswith(group))
+                comment = []
+                for ln in reversed(lines[:i]):
+                    if not ln.strip().startswith("#"):
+                        break
+                    comment.insert(0, ln.strip().lstrip("#").strip())
+                comment = " ".join(comment)
+                self.assertIn("Default:", comment)
+                self.assertEqual(reload_rule(comment),
+                                 reload_rule(doc[key][2]))
 
     def test_sample_holds_the_defaults(self):
         """The sample, with the secret make install would write, is
@@ -320,13 +404,19 @@ class Docs(unittest.TestCase):
         self.assertEqual(keys["listen.tcp"][0], loopback)
         self.assertEqual(keys["daemon.user"][0], '""')
         self.assertEqual(keys["log.level"][0], '"debug"')
+        self.assertEqual(keys["http.listen"][0], '[ "127.0.0.1:8080" ]')
+        # tools/run-dev runs turnpiked from the top of the source tree.
+        self.assertEqual(keys["http.webroot"][0], '"www"')
+        self.assertTrue(os.path.isfile(os.path.join(SRCDIR, "www",
+                                                    "index.html")))
 
     # (d) mandoc -Tlint
 
     def test_mandoc_lint(self):
         if shutil.which("mandoc") is None:
             self.skipTest("mandoc is not installed")
-        p = subprocess.run(["mandoc", "-Tlint", DAEMON_MAN, CONF_MAN],
+        p = subprocess.run(["mandoc", "-Tlint", DAEMON_MAN, CONF_MAN,
+                            SIG_MAN],
                            capture_output=True, text=True, timeout=20)
         lines = [ln for ln in (p.stdout + p.stderr).splitlines()
                  if ln.strip() and not MANDOC_HOST_NOISE.search(ln)]
@@ -353,7 +443,54 @@ class Docs(unittest.TestCase):
         self.assertEqual(sorted(documented - letters), [],
                          "turnpiked.8 documents options turnpiked lacks")
 
-    # (f) README.md
+        # Long options, "--mint-token", are ".It Fl \-mint-token".
+        longs = set(re.findall(r"(?<![\w-])--([a-z][a-z-]*)", out))
+        self.assertTrue(longs, out)
+        documented = set(re.findall(r"(?m)^\.It Fl \\-([a-z][a-z-]*)",
+                                    m.group(1)))
+        self.assertEqual(sorted(longs - documented), [],
+                         "long options missing from turnpiked.8")
+        self.assertEqual(sorted(documented - longs), [],
+                         "turnpiked.8 documents long options turnpiked "
+                         "lacks")
+
+    # (f) turnpike-signaling(7) and the metrics of turnpiked(8)
+
+    def test_signaling_error_codes(self):
+        """Every code of SIG_ERRORS is an ".It Cm code" of ERROR CODES,
+        and that list holds no other."""
+        codes = sig_h_names("SIG_ERRORS")
+        section = man_section(read(SIG_MAN), "ERROR CODES")
+        documented = re.findall(r"(?m)^\.It Cm (\S+)$", section)
+        self.assertEqual(len(documented), len(set(documented)),
+                         "an error code documented twice")
+        self.assertEqual(sorted(documented), sorted(codes))
+
+    def test_signaling_client_types(self):
+        """Every type of SIG_TYPES is a ".Ss type" of CLIENT MESSAGES,
+        and that section has no other subsection."""
+        types = sig_h_names("SIG_TYPES")
+        section = man_section(read(SIG_MAN), "CLIENT MESSAGES")
+        documented = re.findall(r"(?m)^\.Ss (.+)$", section)
+        self.assertEqual(sorted(documented), sorted(types))
+
+    def test_metric_families_documented(self):
+        """Every family name of src/metrics.c (a string outside comments)
+        is on an ".It Li" line of turnpiked(8)'s METRICS section, and those
+        lines name no other."""
+        code = re.sub(r"(?s)/\*.*?\*/", "", read(METRICS_C))
+        families = set(re.findall(r'"(turnpike_[a-z_]+)"', code))
+        self.assertTrue(families)
+        section = man_section(read(DAEMON_MAN), "METRICS")
+        documented = set()
+        for line in re.findall(r"(?m)^\.It Li (.*)$", section):
+            documented |= set(re.findall(r"\bturnpike_[a-z_]+", line))
+        self.assertEqual(sorted(families - documented), [],
+                         "metric families missing from turnpiked.8")
+        self.assertEqual(sorted(documented - families), [],
+                         "turnpiked.8 documents metrics turnpiked lacks")
+
+    # (g) README.md
 
     def test_readme_quick_start(self):
         text = read(README)
@@ -371,7 +508,8 @@ def main():
         print("harness error: TURNPIKED=%r is not an executable"
               % TURNPIKED, file=sys.stderr)
         sys.exit(EXIT_HARNESS)
-    for path in (CONF_MAN, DAEMON_MAN, SAMPLE, DEV, README):
+    for path in (CONF_MAN, DAEMON_MAN, SIG_MAN, SIG_H, METRICS_C, SAMPLE,
+                 DEV, README):
         if not os.path.isfile(path):
             print("%s is missing (TP_SRCDIR=%r)" % (path, SRCDIR),
                   file=sys.stderr)

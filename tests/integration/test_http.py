@@ -280,6 +280,31 @@ class AllowedOrigins(HttpCase):
                 self.assertEqual(resp.status, want, (origin, path, resp))
 
 
+    def test_cors(self):
+        """A page of an allowed origin may read /api answers (CORS) and
+        send the preflight its Authorization header needs."""
+        resp = self.get("/api/ice-servers", {"Origin": "http://app.example"})
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.header("access-control-allow-origin"),
+                         "http://app.example")
+        self.assertEqual(resp.header("vary"), "Origin")
+        resp = self.get("/api/ice-servers")
+        self.assertIsNone(resp.header("access-control-allow-origin"))
+        pre = wc.http_request(self.daemon, "/api/ice-servers", "OPTIONS",
+                              {"Origin": "http://app.example",
+                               "Access-Control-Request-Method": "GET",
+                               "Access-Control-Request-Headers":
+                                   "authorization"})
+        self.assertEqual(pre.status, 204, pre)
+        self.assertEqual(pre.header("access-control-allow-origin"),
+                         "http://app.example")
+        self.assertIn("Authorization",
+                      pre.header("access-control-allow-headers"))
+        bad = wc.http_request(self.daemon, "/api/ice-servers", "OPTIONS",
+                              {"Origin": "http://evil.example"})
+        self.assertEqual(bad.status, 403)
+
+
 class NoTurnSecret(HttpCase):
     """TURN off: no secret to mint with."""
 
@@ -433,6 +458,8 @@ class Static(HttpCase):
         "sub/page.html": b"<p>sub</p>\n",
         "sub/deeper/x.txt": b"deep\n",
         "big.json": b"[" + b"0," * 400000 + b"0]",
+        ".env": b"SECRET=1\n",
+        ".git/config": b"[core]\n",
     }
     SECRET = b"outside the webroot: must never be served\n"
 
@@ -559,6 +586,11 @@ class Static(HttpCase):
             "GET /healthz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
             % (self.daemon.host, self.daemon.host)).encode())
         self.assertEqual(resp.status, 405)
+
+    def test_hidden_files_404(self):
+        """Names starting with a dot (.env, .git/) are never served."""
+        for path in ("/.env", "/.git/config", "/sub/../.env"):
+            self.assertEqual(self.get(path).status, 404, path)
 
     def test_405_names_the_allowed_methods(self):
         resp = wc.http_request(self.daemon, "/", "POST", body=b"")
