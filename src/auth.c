@@ -639,6 +639,21 @@ refuse(const struct auth *auth, const uint8_t nonce_key[AUTH_NONCE_KEY_SIZE],
 	return res->status;
 }
 
+/*
+ * Usernames with control characters (a NUL would cut one user's quota in
+ * two), a double quote or a backslash (they would forge a log line) are
+ * not valid: no real credential needs them.
+ */
+static bool
+auth_username_clean(const uint8_t *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name[i] < 0x20 || name[i] == 0x7f || name[i] == '"' ||
+		    name[i] == '\\')
+			return false;
+	return true;
+}
+
 enum auth_status
 auth_check(const struct auth *auth,
 	   const uint8_t nonce_key[AUTH_NONCE_KEY_SIZE],
@@ -708,7 +723,8 @@ auth_check(const struct auth *auth,
 	 * the server MUST generate an error response with an error code of
 	 * 401 (Unauthenticated)." */
 	name = stun_attr_value(req, username);
-	if (username->len == 0 || username->len > AUTH_USERNAME_MAX)
+	if (username->len == 0 || username->len > AUTH_USERNAME_MAX ||
+	    !auth_username_clean(name, username->len))
 		return refuse(auth, nonce_key, client, now, res,
 			      AUTH_WRONG_CREDENTIALS, AUTH_REASON_BAD_USERNAME);
 	if ((static_key = auth_find_user(auth, name, username->len)) != NULL)

@@ -79,6 +79,7 @@ struct stream_set {
 	unsigned int n;
 	struct stream_listener listeners[CONF_MAX_LISTEN];
 	LIST_HEAD(, stream_conn) conns;
+	struct event *resume; /* listeners paused while descriptors ran out */
 	unsigned int nconns;
 	bool full_logged; /* the limit warning is logged once per episode */
 };
@@ -374,11 +375,33 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	stream_idle_arm(c);
 }
 
+/* Listen again after descriptors ran out (stream_accept_error_cb). */
+static void
+stream_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream_set *set = arg;
+
+	for (unsigned int i = 0; i < set->n; i++)
+		evconnlistener_enable(set->listeners[i].lev);
+}
+
 static void
 stream_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	/* EMFILE and friends: the listener retries on the next readiness. */
-	log_debug("stream: accept: %s", strerror(errno));
+	struct stream_listener *l = arg;
+	struct stream_set *set = l->set;
+	struct timeval pause = { 0, 100 * 1000 };
+
+	log_debug("%s: accept: %s", set->name, strerror(errno));
+	/* Out of descriptors: the pending connection stays readable, so a
+	 * listener left on would spin.  Pause them all for 100 ms; what is
+	 * open keeps being served. */
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		for (unsigned int i = 0; i < set->n; i++)
+			evconnlistener_disable(set->listeners[i].lev);
+		event_add(set->resume, &pause);
+	}
 }
 
 struct stream_set *
@@ -394,6 +417,11 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 	}
 	set->base = base;
 	set->srv = srv;
+	set->resume = evtimer_new(base, stream_resume_cb, set);
+	if (set->resume == NULL) {
+		free(set);
+		return NULL;
+	}
 	set->transport = tls_ctx != NULL ? SERVER_TLS : SERVER_TCP;
 	set->name = tls_ctx != NULL ? "tls" : "tcp";
 	if (tls_ctx != NULL) {
@@ -449,6 +477,7 @@ stream_close(struct stream_set *set)
 	for (unsigned int i = 0; i < set->n; i++)
 		evconnlistener_free(set->listeners[i].lev);
 	SSL_CTX_free(set->tls_ctx);
+	event_free(set->resume);
 	if (set->scratch != NULL)
 		evbuffer_free(set->scratch);
 	free(set);
