@@ -85,24 +85,25 @@ test_values(void)
 	char err[CONF_ERRLEN] = "";
 	struct conf *conf;
 
-	conf = load("# a comment\n"
-		    "daemon = { user = \"turnpike\"; group = \"turnpike\"; };\n"
-		    "log = { level = \"debug\"; target = \"syslog\"; "
-		    "facility = \"local3\"; };\n"
-		    "listen = { udp = [ \"127.0.0.1:1\" ]; tcp = [ ]; };\n"
-		    "stun = { rfc3489 = true; };\n"
-		    "stream = { max_connections = 7; idle_timeout = 86400; "
-		    "max_buffer = 4096L; };\n"
-		    "turn = { users = [ \"alice:pw\", "
-		    "\"bob:0x0123456789abcdef0123456789ABCDEF\" ];\n"
-		    "  secrets = [ \"s1\", \"s2\" ]; realm = \"example.org\";\n"
-		    "  relay_ip = [ \"192.0.2.1\", \"2001:db8::1\" ];\n"
-		    "  external_ip = [ \"203.0.113.1\" ];\n"
-		    "  allowed_peers = [ \"127.0.0.1\", \"10.0.0.0/8\" ];\n"
-		    "  denied_peers = [ \"10.1.0.0/16\" ];\n"
-		    "  port_min = 50000; port_max = 50100; old_channels = true;\n"
-		    "};\n",
-		    err);
+	conf = load(
+		"# a comment\n"
+		"daemon = { user = \"turnpike\"; group = \"turnpike\"; };\n"
+		"log = { level = \"debug\"; target = \"syslog\"; "
+		"facility = \"local3\"; };\n"
+		"listen = { udp = [ \"127.0.0.1:1\" ]; tcp = [ ]; };\n"
+		"stun = { rfc3489 = true; };\n"
+		"stream = { max_connections = 7; idle_timeout = 86400; "
+		"max_buffer = 4096L; };\n"
+		"turn = { users = [ \"alice:pw\", "
+		"\"bob:0x0123456789abcdef0123456789ABCDEF\" ];\n"
+		"  secrets = [ \"s1\", \"s2\" ]; realm = \"example.org\";\n"
+		"  relay_ip = [ \"192.0.2.1\", \"2001:db8::1\" ];\n"
+		"  external_ip = [ \"203.0.113.1\" ];\n"
+		"  allowed_peers = [ \"127.0.0.1\", \"10.0.0.0/8\" ];\n"
+		"  denied_peers = [ \"10.1.0.0/16\" ];\n"
+		"  port_min = 50000; port_max = 50100; old_channels = true;\n"
+		"};\n",
+		err);
 	CHECK(conf != NULL);
 	if (conf == NULL) {
 		fprintf(stderr, "%s\n", err);
@@ -181,11 +182,12 @@ test_errors(void)
 	check_error(
 		"listen = { udp = [ \"127.0.0.1:1\", \"127.0.0.1:1\" ]; };\n",
 		1, "listen.udp: \"127.0.0.1:1\" is listed twice");
-	check_error("listen = { udp = []; tcp = []; tls = []; };\n"
-		    "http = { listen = []; };\n",
-		    0,
-		    "listen.udp, listen.tcp, listen.tls and http.listen are all "
-		    "empty: nothing to serve");
+	check_error(
+		"listen = { udp = []; tcp = []; tls = []; };\n"
+		"http = { listen = []; };\n",
+		0,
+		"listen.udp, listen.tcp, listen.tls and http.listen are all "
+		"empty: nothing to serve");
 	check_error("", 0,
 		    "turn.users and turn.secrets are both empty: turnpike "
 		    "has no unauthenticated TURN; set one of them, or "
