@@ -384,7 +384,7 @@ turn_channel_bind(struct server *srv, struct server_req *r,
 	const struct stun_attr *pa = stun_find(req, STUN_ATTR_XOR_PEER_ADDRESS);
 	struct sockaddr_storage peer;
 	struct addr_key k;
-	unsigned int perms = r->alloc->nperms, chans = r->alloc->nchans;
+	bool had_chan, had_perm;
 	uint16_t number;
 	int rc;
 
@@ -398,9 +398,17 @@ turn_channel_bind(struct server *srv, struct server_req *r,
 	if ((rc = turn_peer(srv, r->alloc, req, pa, true, &peer)) != 0)
 		return rc;
 	addr_key_from(&k, (struct sockaddr *)&peer);
+	/* Counted by what was live before, not by the difference of counts:
+	 * the bind frees expired, unswept bindings, so nchans can go down
+	 * (found by fuzz_server). */
+	had_chan = alloc_chan_by_number(srv->allocs, r->alloc, number,
+					r->m->now_ms) != NULL;
+	had_perm = alloc_perm_ok(srv->allocs, r->alloc, &k, r->m->now_ms);
 	rc = alloc_chan_bind(srv->allocs, r->alloc, number, &k, r->m->now_ms);
-	srv->stats->channels_created += r->alloc->nchans - chans;
-	srv->stats->permissions_created += r->alloc->nperms - perms;
+	if (rc == 0) {
+		srv->stats->channels_created += !had_chan;
+		srv->stats->permissions_created += !had_perm;
+	}
 	(void)b;
 	return rc;
 }
