@@ -3,9 +3,12 @@
  * http.c: HTTP on libmicrohttpd, inside the one libevent loop.
  *
  * Each http.listen address is a socket we bind (before root is given up)
- * and hand to its own MHD daemon in epoll mode, with no MHD thread:
- * libevent watches the daemon's epoll descriptor and a timer set from
- * MHD_get_timeout(), and calls MHD_run() on either.  Requests go through
+ * and accept on ourselves (an evconnlistener, which pauses when descriptors
+ * run out instead of spinning as libmicrohttpd's own accept does); each
+ * accepted socket goes to that address's MHD daemon, in epoll mode with no
+ * MHD thread and no listening socket of its own: libevent watches the
+ * daemon's epoll descriptor and a timer set from MHD_get_timeout(), and
+ * calls MHD_run() on either.  Requests go through
  * one route table; a route is a row and a function.  The WebSocket
  * handshake (RFC 6455 section 4.2) is checked here, then the socket goes
  * to ws.c.  Not for protocol logic: signaling is sig.c, ICE configs
@@ -15,6 +18,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/listener.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -53,7 +57,8 @@ struct http_set;
 
 struct http_listener {
 	struct MHD_Daemon *mhd;
-	struct event *ev; /* the daemon's epoll descriptor */
+	struct event *ev;	      /* the daemon's epoll descriptor */
+	struct evconnlistener *lev; /* owns the listening socket */
 	struct http_set *hs;
 };
 
@@ -64,6 +69,7 @@ struct http_set {
 	struct ws_set *ws;
 	struct sig_hub *hub;
 	struct event *timer;
+	struct event *resume; /* listeners paused for want of descriptors */
 	unsigned int n;
 	struct http_listener listeners[CONF_MAX_LISTEN];
 	unsigned int connections; /* open HTTP connections */
@@ -821,15 +827,14 @@ http_read_pem(const char *path)
 }
 
 static struct MHD_Daemon *
-http_start(struct http_set *hs, int fd)
+http_start(struct http_set *hs)
 {
 	const struct conf *conf = *hs->conf;
-	unsigned int flags =
-		MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_UPGRADE |
+			     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
 	struct MHD_OptionItem opts[] = {
 		/* The logger first, or MHD logs its complaint elsewhere. */
 		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log_cb, hs },
-		{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT,
 		  (intptr_t)conf->http_max_connections, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
@@ -842,13 +847,57 @@ http_start(struct http_set *hs, int fd)
 
 	if (hs->tls_cert != NULL) {
 		flags |= MHD_USE_TLS;
-		opts[5] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+		opts[4] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
 						   hs->tls_cert };
-		opts[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+		opts[5] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
 						   hs->tls_key };
 	}
 	return MHD_start_daemon(flags, 0, NULL, NULL, http_access_cb, hs,
 				MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+/*
+ * A connection accepted on a listener goes to its MHD daemon, which owns
+ * the socket from then on (and closes it if over http.max_connections).
+ */
+static void
+http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+	       struct sockaddr *sa, int salen, void *arg)
+{
+	struct http_listener *l = arg;
+
+	if (MHD_add_connection(l->mhd, fd, sa, (socklen_t)salen) != MHD_YES)
+		log_debug("http: connection not taken: %s", strerror(errno));
+	http_kick(l->hs);
+}
+
+/* Listen again after descriptors ran out (http_accept_error_cb). */
+static void
+http_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_set *hs = arg;
+
+	for (unsigned int i = 0; i < hs->n; i++)
+		evconnlistener_enable(hs->listeners[i].lev);
+}
+
+static void
+http_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct http_listener *l = arg;
+	struct http_set *hs = l->hs;
+	struct timeval pause = { 0, 100 * 1000 };
+
+	log_debug("http: accept: %s", strerror(errno));
+	/* Out of descriptors: the pending connection stays readable, so a
+	 * listener left on would spin.  Pause them all for 100 ms; what is
+	 * open keeps being served. */
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		for (unsigned int i = 0; i < hs->n; i++)
+			evconnlistener_disable(hs->listeners[i].lev);
+		event_add(hs->resume, &pause);
+	}
 }
 
 struct http_set *
@@ -865,7 +914,8 @@ http_open(struct event_base *base, const struct conf **confp,
 	hs->conf = confp;
 	hs->srv = srv;
 	hs->started_ms = clock_mono_ms();
-	if ((hs->timer = evtimer_new(base, http_ready_cb, hs)) == NULL)
+	if ((hs->timer = evtimer_new(base, http_ready_cb, hs)) == NULL ||
+	    (hs->resume = evtimer_new(base, http_resume_cb, hs)) == NULL)
 		goto fail;
 	if (conf->http_tls_certificate[0] != '\0') {
 		hs->tls_cert = http_read_pem(conf->http_tls_certificate);
@@ -889,7 +939,7 @@ http_open(struct event_base *base, const struct conf **confp,
 			log_warn("cannot listen on http %s", name);
 			goto fail;
 		}
-		if ((l->mhd = http_start(hs, fd)) == NULL) {
+		if ((l->mhd = http_start(hs)) == NULL) {
 			close(fd);
 			log_warnx("http %s: libmicrohttpd did not start", name);
 			goto fail;
@@ -898,10 +948,21 @@ http_open(struct event_base *base, const struct conf **confp,
 		l->hs = hs;
 		l->ev = event_new(base, info->epoll_fd, EV_READ | EV_PERSIST,
 				  http_ready_cb, hs);
-		if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
+		l->lev = evconnlistener_new(base, http_accept_cb, l,
+					    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		if (l->lev == NULL)
+			close(fd);
+		if (l->ev == NULL || event_add(l->ev, NULL) == -1 ||
+		    l->lev == NULL) {
+			if (l->lev != NULL)
+				evconnlistener_free(l->lev);
+			if (l->ev != NULL)
+				event_free(l->ev);
 			MHD_stop_daemon(l->mhd);
+			log_warnx("http %s: cannot watch the socket", name);
 			goto fail;
 		}
+		evconnlistener_set_error_cb(l->lev, http_accept_error_cb);
 		hs->n++;
 		log_info("listening on %s %s", hs->tls_cert ? "https" : "http",
 			 name);
@@ -932,11 +993,14 @@ http_close(struct http_set *hs)
 	if (hs == NULL)
 		return;
 	for (unsigned int i = 0; i < hs->n; i++) {
+		evconnlistener_free(hs->listeners[i].lev);
 		event_free(hs->listeners[i].ev);
 		MHD_stop_daemon(hs->listeners[i].mhd);
 	}
 	if (hs->timer != NULL)
 		event_free(hs->timer);
+	if (hs->resume != NULL)
+		event_free(hs->resume);
 	if (hs->tls_key != NULL) {
 		OPENSSL_cleanse(hs->tls_key, strlen(hs->tls_key));
 		free(hs->tls_key);

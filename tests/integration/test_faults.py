@@ -371,10 +371,6 @@ class Descriptors(FaultCase):
         self.assertLess(burnt, 0.2, "the daemon spins while out of "
                         "descriptors")
 
-    @tp.known_bug("src/http.c:823 http_start: libmicrohttpd (0.9.75) busy-"
-                  "waits on EMFILE when it holds no connection yet ('Hit "
-                  "process or system resource limit at FIRST connection'), "
-                  "so the loop spins at full CPU while out of descriptors")
     def test_http_accept(self):
         """An HTTP connection made while out of descriptors is answered
         once a descriptor is free; meanwhile the daemon does not spin."""
