@@ -9,14 +9,16 @@ it already serves, refuse what it cannot do with the error the RFC names
 (508 for a relay it cannot open), and serve again once the resource is
 back, without a restart, a crash or a log line nobody expected.
 
+The wall clock is stepped for one daemon only, by an LD_PRELOAD shim
+(clockstep.c, built by make check as $TP_CLOCKSTEP_SO) that adds an offset
+read from a file to time(), gettimeofday() and the realtime clocks:
+lifetimes of allocations, permissions and channels run on CLOCK_MONOTONIC
+(src/clock.h), so a step forward or back neither expires nor extends them;
+only what is wall clock by nature follows it (TURN REST expiries, nonce
+expiries, signaling tokens).
+
 Not here, because it is elsewhere: a WebSocket client that stops reading
-(test_signaling.py, signaling.send_queue).  Not tested, by design: a
-stepped wall clock.  Lifetimes of allocations, permissions, channels,
-reservations, the rate limit and the answer cache run on CLOCK_MONOTONIC
-(src/clock.h, read in udp.c, stream.c, relay.c and main.c's sweep), so a
-step of the system clock cannot expire or extend them; only what is wall
-clock by nature reads time(): TURN REST expiries, nonce expiries and
-signaling tokens.  Changing the host's clock from a test is not done.
+(test_signaling.py, signaling.send_queue).
 """
 
 import os
@@ -26,6 +28,7 @@ import signal
 import socket
 import struct
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -457,6 +460,81 @@ class Vanishing(FaultCase):
                                    mark), "no expiry within 6 s")
         self.assertGreater(sent, 50)
         self.assert_serving("bob")
+
+
+class ClockStep(FaultCase):
+    """The system clock stepped a day forward, then two days back."""
+
+    CONF = None
+
+    def stepped_daemon(self):
+        """A daemon whose wall clock is real time plus the seconds written
+        with the returned function."""
+        shim = os.environ.get("TP_CLOCKSTEP_SO", "")
+        if not os.path.isfile(shim):
+            raise tp.HarnessError("TP_CLOCKSTEP_SO=%r is not the built "
+                                  "clockstep.so (run through make check)"
+                                  % shim)
+        tmp = tempfile.mkdtemp(prefix="tp-clock-")
+        os.chmod(tmp, 0o755)  # read by the daemon after it drops root
+        path = os.path.join(tmp, "offset")
+        self.addCleanup(lambda: (os.unlink(path), os.rmdir(tmp)))
+
+        def step(seconds):
+            with open(path + ".new", "w") as f:
+                f.write("%d\n" % seconds)
+            os.chmod(path + ".new", 0o644)
+            os.rename(path + ".new", path)
+        step(0)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = {"LD_PRELOAD": shim, "TP_CLOCKSTEP_FILE": path,
+               # A sanitized daemon wants its runtime first; ours is not
+               # an allocator, so the order does not matter.
+               "ASAN_OPTIONS": (asan + ":" if asan else "") +
+               "verify_asan_link_order=0"}
+        d = self.start(loopback_turn(default_lifetime=3, max_lifetime=3600),
+                       env=env)
+        return d, step
+
+    def assert_relays(self, c, p, number):
+        relay = tc.relayed_address(c.allocation)
+        data = tc.random_payload(48)
+        c.send_channel(number, data)
+        self.assert_to_peer(p, relay, data)
+        p.sendto(data[::-1], relay)
+        self.assert_from_peer(c, p.addr, data[::-1], channel=number)
+
+    def test_wall_clock_steps(self):
+        """An allocation of 600 s with a permission and a channel keeps
+        relaying across a step of +1 day and one of -2 days; one of 3 s
+        expires on time although the clock went back two days; a nonce
+        made stale by the step forward is replaced (438) and the refresh
+        succeeds."""
+        d, step = self.stepped_daemon()
+        a = self.allocated(daemon=d, lifetime=600)
+        p = self.peer()
+        self.assert_success(a.create_permission(p.addr), tc.CREATE_PERMISSION)
+        self.assert_success(a.channel_bind(0x4000, p.addr), tc.CHANNEL_BIND)
+        self.assert_relays(a, p, 0x4000)
+
+        step(86400)
+        time.sleep(1.5)  # at least one sweep of the tables
+        self.assert_relays(a, p, 0x4000)
+        old_nonce = a.nonce
+        self.assert_success(a.refresh(600), tc.REFRESH)
+        self.assertNotEqual(a.nonce, old_nonce, "a nonce issued a day "
+                            "earlier was still accepted")
+
+        mark = d.mark()
+        b = self.allocated("bob", daemon=d)  # the default lifetime, 3 s
+        self.assertEqual(tc.lifetime(b.allocation), 3)
+        step(-86400)
+        who = "%s:%d" % b.addr
+        d.wait_log(r"^allocation expired: client %s/" % who, since=mark,
+                   timeout_s=tp.timeout(6))
+        self.assertEqual(tc.code(b.refresh(600)), 437)
+        self.assert_relays(a, p, 0x4000)
+        self.assert_success(a.refresh(0), tc.REFRESH)
 
 
 class UnreachablePeers(FaultCase):
