@@ -34,6 +34,9 @@
  *                      its socket, 5 every timer fires, 6 the client stops
  *                      (or resumes) reading, 7 as 0
  *
+ * Run a seed with FUZZ_TRACE=1 in the environment to see one line per
+ * frame the server sent.
+ *
  * Invariants checked: what the server sends is unmasked, FIN, RSV 0,
  * text, close, ping or pong; control frames carry at most 125 bytes; a
  * close frame has no 1-byte body and a UTF-8 reason, and nothing follows
@@ -115,6 +118,7 @@ static struct {
 	uint64_t draws;
 } fz;
 
+static bool trace; /* FUZZ_TRACE set: one line per server frame */
 static struct event_base *base;
 static struct conf *conf;
 static const struct conf *confp;
@@ -197,6 +201,14 @@ check_frame(struct conn *c, uint8_t b0, const uint8_t *data, size_t len)
 	json_error_t jerr;
 	json_t *msg;
 
+	if (trace && opcode == 0x8 && len >= 2)
+		fprintf(stderr, "conn %d: close %u %.*s\n", (int)(c - fz.conns),
+			(unsigned int)(data[0] << 8 | data[1]), (int)len - 2,
+			(const char *)data + 2);
+	else if (trace)
+		fprintf(stderr, "conn %d: opcode %x, %zu bytes: %.*s\n",
+			(int)(c - fz.conns), opcode, len, (int)len,
+			(const char *)data);
 	/* Section 5.5.1: nothing after a close frame. */
 	FUZZ_ASSERT(!c->closed);
 	/* Section 5.2: no extension was negotiated, so RSV is 0; wslay
@@ -294,11 +306,15 @@ client_drain(struct conn *c)
 static void
 conn_open(struct conn *c, const uint8_t *extra, size_t len)
 {
-	int sv[2];
+	int sv[2], sndbuf = 4096;
 
 	if (c->urh.open || c->client_fd != -1 || fz.opens >= MAX_OPENS)
 		return;
+	/* A small socket buffer, so that a client that does not read
+	 * soon makes wslay queue, and signaling.send_queue matter. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		       sizeof(sndbuf)) == -1 ||
 	    fcntl(sv[1], F_SETFL, O_NONBLOCK) == -1)
 		abort();
 	fz.opens++;
@@ -407,6 +423,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	log_init(LOG_LEVEL_ERROR, LOG_TARGET_STDERR, 0);
+	trace = getenv("FUZZ_TRACE") != NULL;
 	if ((base = event_base_new()) == NULL)
 		abort();
 	conf = load(conf_text);

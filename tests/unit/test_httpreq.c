@@ -289,6 +289,10 @@ test_ws(void)
 	CHECK_INT(httpreq_ws_check(&rq, &conf, &why), 400);
 	rq.ws_key = "dGhlIHNhbXBsZSBub25j!!==";
 	CHECK_INT(httpreq_ws_check(&rq, &conf, &why), 400);
+	rq.ws_key = "dGhlIHNhbXBsZSBub2=jZQ=="; /* found by fuzz_http */
+	CHECK_INT(httpreq_ws_check(&rq, &conf, &why), 400);
+	rq.ws_key = "dGhlIHNhbXBsZSBub25jZ===";
+	CHECK_INT(httpreq_ws_check(&rq, &conf, &why), 400);
 	rq.ws_key = "dGhlIHNhbXBsZSBub25jZSE="; /* 17 bytes */
 	CHECK_INT(httpreq_ws_check(&rq, &conf, &why), 400);
 	rq.ws_key = RFC6455_KEY;
