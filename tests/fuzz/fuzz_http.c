@@ -42,16 +42,8 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "fuzz.h"
 #include "httpreq.h"
-
-#define FUZZ_ASSERT(expr)                                                      \
-	do {                                                                   \
-		if (!(expr)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #expr);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define NFIELDS 12
 #define ABSENT  0xff

@@ -56,24 +56,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz.h"
 #include "ice.h"
 #include "log.h"
 #include "sig.h"
 #include "ws.h"
-
-#define FUZZ_ASSERT(expr)                                                      \
-	do {                                                                   \
-		if (!(expr)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #expr);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define NCONNS       4
 #define MAX_RECORDS  128
@@ -313,8 +304,8 @@ conn_open(struct conn *c, const uint8_t *extra, size_t len)
 	/* A small socket buffer, so that a client that does not read
 	 * soon makes wslay queue, and signaling.send_queue matter. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
-		       sizeof(sndbuf)) == -1 ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) ==
+		    -1 ||
 	    fcntl(sv[1], F_SETFL, O_NONBLOCK) == -1)
 		abort();
 	fz.opens++;
@@ -397,25 +388,6 @@ check_gauges(void)
 	FUZZ_ASSERT(sig_hub_stats(fz.hub)->connections == open);
 }
 
-static struct conf *
-load(const char *text)
-{
-	char err[CONF_ERRLEN], path[64];
-	struct conf *c;
-	int fd;
-
-	if ((fd = memfd_create("fuzz_ws", 0)) == -1 ||
-	    write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "fuzz_ws: %s\n", err);
-		abort();
-	}
-	close(fd);
-	return c;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -426,7 +398,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	trace = getenv("FUZZ_TRACE") != NULL;
 	if ((base = event_base_new()) == NULL)
 		abort();
-	conf = load(conf_text);
+	conf = fuzz_conf_text(conf_text);
 	confp = conf;
 	return 0;
 }
