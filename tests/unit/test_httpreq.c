@@ -39,38 +39,34 @@ get(const char *url)
 static void
 test_route(void)
 {
-	struct httpreq rq = get("/ws");
+	static const struct {
+		const char *method, *url;
+		enum httpreq_route route;
+	} cases[] = {
+		{ "GET", "/ws", HTTPREQ_WS },
+		{ "GET", "/healthz", HTTPREQ_HEALTHZ },
+		{ "GET", "/metrics", HTTPREQ_METRICS },
+		{ "GET", "/api/ice-servers", HTTPREQ_ICE_SERVERS },
+		{ "GET", "/api/turn", HTTPREQ_TURN },
+		/* Exact paths only; everything else under / is a file. */
+		{ "GET", "/ws/", HTTPREQ_STATIC },
+		{ "GET", "/api/turnx", HTTPREQ_STATIC },
+		{ "GET", "/", HTTPREQ_STATIC },
+		{ "GET", "*", HTTPREQ_NOT_FOUND },
+		{ "GET", "", HTTPREQ_NOT_FOUND },
+		{ "HEAD", "/healthz", HTTPREQ_HEALTHZ },
+		{ "OPTIONS", "/healthz", HTTPREQ_PREFLIGHT },
+		{ "POST", "/healthz", HTTPREQ_NOT_ALLOWED },
+		/* Methods are case-sensitive (RFC 9110 section 9.1). */
+		{ "get", "/healthz", HTTPREQ_NOT_ALLOWED },
+	};
 
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_WS);
-	rq.url = "/healthz";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_HEALTHZ);
-	rq.url = "/metrics";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_METRICS);
-	rq.url = "/api/ice-servers";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_ICE_SERVERS);
-	rq.url = "/api/turn";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_TURN);
-	/* Exact paths only; everything else under / is a file. */
-	rq.url = "/ws/";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_STATIC);
-	rq.url = "/api/turnx";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_STATIC);
-	rq.url = "/";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_STATIC);
-	rq.url = "*";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_NOT_FOUND);
-	rq.url = "";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_NOT_FOUND);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct httpreq rq = { .method = cases[i].method,
+				      .url = cases[i].url };
 
-	rq.url = "/healthz";
-	rq.method = "HEAD";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_HEALTHZ);
-	rq.method = "OPTIONS";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_PREFLIGHT);
-	rq.method = "POST";
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_NOT_ALLOWED);
-	rq.method = "get"; /* methods are case-sensitive (RFC 9110 9.1) */
-	CHECK_INT(httpreq_route(&rq), HTTPREQ_NOT_ALLOWED);
+		CHECK_INT(httpreq_route(&rq), cases[i].route);
+	}
 }
 
 static void
