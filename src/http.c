@@ -8,11 +8,12 @@
  * accepted socket goes to that address's MHD daemon, in epoll mode with no
  * MHD thread and no listening socket of its own: libevent watches the
  * daemon's epoll descriptor and a timer set from MHD_get_timeout(), and
- * calls MHD_run() on either.  Requests go through
- * one route table; a route is a row and a function.  The WebSocket
- * handshake (RFC 6455 section 4.2) is checked here, then the socket goes
- * to ws.c.  Not for protocol logic: signaling is sig.c, ICE configs
- * ice.c, the metrics text metrics.c.
+ * calls MHD_run() on either.  Requests go through one route table
+ * (httpreq.c picks the row, this file has its function).  What is decided
+ * on request data (routes, paths, Origin, Host, the WebSocket handshake
+ * checks) is in httpreq.c; this file answers, and hands an upgraded socket
+ * to ws.c.  Not for protocol logic: signaling is sig.c, ICE configs ice.c,
+ * the metrics text metrics.c.
  */
 #include "config.h"
 
@@ -20,20 +21,15 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +39,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "http.h"
+#include "httpreq.h"
 #include "ice.h"
 #include "log.h"
 #include "metrics.h"
@@ -77,40 +74,14 @@ struct http_set {
 	char *tls_cert, *tls_key; /* PEM text, alive as long as MHD */
 };
 
-/* One request, as a route sees it. */
+/* One request, as a route sees it: its data in rq (httpreq.h). */
 struct http_req {
 	struct http_set *hs;
 	struct MHD_Connection *c;
-	const char *url;
-	const char *method;
+	struct httpreq rq;
 };
 
 typedef enum MHD_Result http_route_fn(struct http_req *r);
-
-struct http_route {
-	const char *path;
-	bool prefix;
-	http_route_fn *handle;
-};
-
-static http_route_fn route_ws, route_healthz, route_metrics, route_ice_servers,
-	route_turn, route_static;
-
-/* The routes, first match wins; every route answers GET and HEAD. */
-static const struct http_route http_routes[] = {
-	{ "/ws", false, route_ws },
-	{ "/healthz", false, route_healthz },
-	{ "/metrics", false, route_metrics },
-	{ "/api/ice-servers", false, route_ice_servers },
-	{ "/api/turn", false, route_turn },
-	{ "/", true, route_static },
-};
-
-static const char *
-http_header(struct http_req *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
-}
 
 /* Answer with a copy of body; the one place responses are queued. */
 static enum MHD_Result
@@ -160,18 +131,16 @@ http_text(struct http_req *r, unsigned int status, const char *text)
 			  strlen(text), NULL);
 }
 
-static bool http_origin_ok(struct http_req *r);
-
 /*
- * CORS for /api: a page from an allowed origin (http_origin_ok) may read
+ * CORS for /api: a page from an allowed origin (httpreq_origin_ok) may read
  * the answer.  Nothing is added for a request without Origin.
  */
 static void
 http_cors(struct http_req *r, struct MHD_Response *resp)
 {
-	const char *origin = http_header(r, "Origin");
+	const char *origin = r->rq.origin;
 
-	if (origin == NULL || !http_origin_ok(r))
+	if (origin == NULL || !httpreq_origin_ok(&r->rq, *r->hs->conf))
 		return;
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
 	MHD_add_response_header(resp, "Vary", "Origin");
@@ -184,11 +153,12 @@ http_preflight(struct http_req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (strncmp(r->url, "/api/", 5) != 0 ||
-	    http_header(r, "Origin") == NULL)
+	switch (httpreq_preflight(&r->rq, *r->hs->conf)) {
+	case 405:
 		return http_not_allowed(r);
-	if (!http_origin_ok(r))
+	case 403:
 		return http_text(r, 403, "origin not allowed\n");
+	}
 	resp = MHD_create_response_from_buffer(0, (void *)"",
 					       MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
@@ -236,120 +206,10 @@ http_json_error(struct http_req *r, unsigned int status, const char *msg)
 	return http_json(r, status, json_pack("{s:s}", "error", msg));
 }
 
-/*
- * The Host header without its port, for ICE server URLs: a name of
- * letters, digits, dots and hyphens, or an IPv6 literal in brackets.
- * Returns false for anything else (it would end up in a URL a browser
- * uses); no Host at all gives "localhost".
- */
-static bool
-http_host(struct http_req *r, char *out, size_t cap)
+static enum MHD_Result
+route_not_found(struct http_req *r)
 {
-	const char *host = http_header(r, "Host");
-	const char *end;
-	size_t n;
-
-	if (host == NULL || *host == '\0') {
-		snprintf(out, cap, "localhost");
-		return true;
-	}
-	if (host[0] == '[') {
-		if ((end = strchr(host, ']')) == NULL)
-			return false;
-		end++;
-	} else {
-		end = strchr(host, ':');
-		end = end ? end : host + strlen(host);
-	}
-	n = (size_t)(end - host);
-	if (n == 0 || n >= cap)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = host[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		      (host[0] == '[' && (c == ':' || c == '[' || c == ']'))))
-			return false;
-	}
-	memcpy(out, host, n);
-	out[n] = '\0';
-	return true;
-}
-
-/*
- * Whether the request's Origin may use /ws and /api: an entry of
- * http.allowed_origins, or, when that list is empty, the server's own
- * host (Origin's host:port equal to Host).  No Origin header: not a
- * browser, nothing to protect against (RFC 6455 section 10.2).
- */
-static bool
-http_origin_ok(struct http_req *r)
-{
-	const struct conf *conf = *r->hs->conf;
-	const char *origin = http_header(r, "Origin");
-	const char *host = http_header(r, "Host");
-	const char *p;
-
-	if (origin == NULL)
-		return true;
-	if (conf->http_allowed_origins.n > 0) {
-		for (unsigned int i = 0; i < conf->http_allowed_origins.n; i++)
-			if (strcasecmp(origin,
-				       conf->http_allowed_origins.v[i]) == 0)
-				return true;
-		return false;
-	}
-	if (host == NULL || (p = strstr(origin, "://")) == NULL)
-		return false;
-	return strcasecmp(p + 3, host) == 0;
-}
-
-/* http.api_key, when set: ?key= or Authorization: Bearer. */
-static bool
-http_key_ok(struct http_req *r)
-{
-	const char *want = (*r->hs->conf)->http_api_key;
-	const char *got;
-	size_t n;
-
-	if (want[0] == '\0')
-		return true;
-	got = MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, "key");
-	if (got == NULL) {
-		got = http_header(r, "Authorization");
-		if (got != NULL && strncasecmp(got, "Bearer ", 7) == 0)
-			got += 7;
-		else
-			got = NULL;
-	}
-	n = strlen(want);
-	return got != NULL && strlen(got) == n &&
-	       CRYPTO_memcmp(got, want, n) == 0;
-}
-
-/* Whether the client connected from 127.0.0.0/8 or ::1. */
-static bool
-http_client_loopback(struct http_req *r)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-		r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	if (sa == NULL)
-		return false;
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)
-				      ->sin_addr.s_addr) >>
-			24) == 127;
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a =
-			&((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return false;
+	return http_text(r, 404, "not found\n");
 }
 
 static enum MHD_Result
@@ -373,10 +233,7 @@ route_metrics(struct http_req *r)
 	size_t len;
 	char *text;
 
-	/* Counters say much about a server: loopback clients (a local
-	 * Prometheus or agent) may read them, others need http.api_key. */
-	if (!http_client_loopback(r) &&
-	    ((*hs->conf)->http_api_key[0] == '\0' || !http_key_ok(r)))
+	if (!httpreq_metrics_allowed(&r->rq, *hs->conf))
 		return http_text(r, 403,
 				 "metrics: loopback clients or the API "
 				 "key only\n");
@@ -416,11 +273,11 @@ route_ice_servers(struct http_req *r)
 	char host[256], user[32];
 	json_t *obj;
 
-	if (!http_origin_ok(r))
+	if (!httpreq_origin_ok(&r->rq, *r->hs->conf))
 		return http_json_error(r, 403, "origin not allowed");
-	if (!http_key_ok(r))
+	if (!httpreq_key_ok(&r->rq, (*r->hs->conf)->http_api_key))
 		return http_json_error(r, 401, "api key required");
-	if (!http_host(r, host, sizeof(host)))
+	if (!httpreq_host(&r->rq, host, sizeof(host)))
 		return http_json_error(r, 400, "bad Host header");
 	http_random_user(user, sizeof(user));
 	if ((obj = ice_config(*r->hs->conf, host, user, time(NULL))) == NULL)
@@ -431,99 +288,29 @@ route_ice_servers(struct http_req *r)
 static enum MHD_Result
 route_turn(struct http_req *r)
 {
-	const char *service, *username;
+	const char *username = r->rq.arg_username, *why;
 	char host[256], user[72];
 	json_t *obj;
 
-	if (!http_origin_ok(r))
+	if (!httpreq_origin_ok(&r->rq, *r->hs->conf))
 		return http_json_error(r, 403, "origin not allowed");
-	if (!http_key_ok(r))
+	if (!httpreq_key_ok(&r->rq, (*r->hs->conf)->http_api_key))
 		return http_json_error(r, 401, "api key required");
-	service = MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND,
-					      "service");
-	if (service != NULL && strcmp(service, "turn") != 0)
-		return http_json_error(r, 400, "service must be turn");
-	username = MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND,
-					       "username");
-	if (username != NULL &&
-	    (strlen(username) == 0 || strlen(username) > 64 ||
-	     strpbrk(username, ":\"\\") != NULL))
-		return http_json_error(r, 400, "bad username");
+	if (httpreq_turn_args(&r->rq, &why) != 0)
+		return http_json_error(r, 400, why);
 	if (username != NULL)
 		snprintf(user, sizeof(user), "%s", username);
 	else
 		http_random_user(user, sizeof(user));
-	if (!http_host(r, host, sizeof(host)))
+	if (!httpreq_host(&r->rq, host, sizeof(host)))
 		return http_json_error(r, 400, "bad Host header");
 	if ((obj = ice_turn_rest(*r->hs->conf, host, user, time(NULL))) == NULL)
 		return http_json_error(r, 503, "no TURN secret configured");
 	return http_json(r, 200, obj);
 }
 
-/* Content types by file extension. */
-static const struct {
-	const char *ext;
-	const char *type;
-} http_types[] = {
-	{ ".html", "text/html; charset=utf-8" },
-	{ ".js", "text/javascript; charset=utf-8" },
-	{ ".mjs", "text/javascript; charset=utf-8" },
-	{ ".css", "text/css; charset=utf-8" },
-	{ ".json", "application/json" },
-	{ ".webmanifest", "application/manifest+json" },
-	{ ".svg", "image/svg+xml" },
-	{ ".png", "image/png" },
-	{ ".ico", "image/x-icon" },
-	{ ".webp", "image/webp" },
-	{ ".woff2", "font/woff2" },
-	{ ".txt", "text/plain; charset=utf-8" },
-	{ ".map", "application/json" },
-};
-
-static const char *
-http_type(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-
-	for (size_t i = 0;
-	     dot && i < sizeof(http_types) / sizeof(http_types[0]); i++)
-		if (strcasecmp(dot, http_types[i].ext) == 0)
-			return http_types[i].type;
-	return "application/octet-stream";
-}
-
 /*
- * Whether a URL path may name a file: absolute, no "..", "." or empty
- * segment beyond the root, no backslash and no control character.  The
- * file is also opened relative to the webroot with O_NOFOLLOW on the
- * last component, and must be a regular file.
- */
-static bool
-http_path_ok(const char *path)
-{
-	const char *seg;
-
-	if (path[0] != '/')
-		return false;
-	for (const char *p = path; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f)
-			return false;
-	for (seg = path + 1; *seg; seg++) {
-		const char *end = strchr(seg, '/');
-		size_t n = end ? (size_t)(end - seg) : strlen(seg);
-
-		/* No "." or "..", and no hidden file (.git, .env, ...). */
-		if ((n > 0 && seg[0] == '.') || (n == 0 && end != NULL))
-			return false;
-		if (end == NULL)
-			break;
-		seg = end;
-	}
-	return true;
-}
-
-/*
- * Open the file at url (checked by http_path_ok) below root, one path
+ * Open the file at url (checked by httpreq_path_ok) below root, one path
  * component at a time with O_NOFOLLOW: a symbolic link anywhere below the
  * webroot, to a file or a directory, is not followed, so nothing outside
  * it can be served.  Returns a descriptor or -1.
@@ -564,12 +351,12 @@ route_static(struct http_req *r)
 {
 	const char *root = (*r->hs->conf)->http_webroot;
 	struct MHD_Response *resp;
-	const char *url = r->url;
+	const char *url = r->rq.url;
 	enum MHD_Result ret;
 	struct stat st;
 	int fd;
 
-	if (!http_path_ok(url))
+	if (!httpreq_path_ok(url))
 		return http_text(r, 404, "not found\n");
 	if (strcmp(url, "/") == 0)
 		url = "/index.html";
@@ -585,34 +372,16 @@ route_static(struct http_req *r)
 		close(fd);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", http_type(url));
+	MHD_add_response_header(resp, "Content-Type", httpreq_type(url));
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	/* Pages are checked on every load; their assets may be cached. */
 	MHD_add_response_header(resp, "Cache-Control",
-				strstr(http_type(url), "text/html")
+				strstr(httpreq_type(url), "text/html")
 					? "no-cache"
 					: "public, max-age=3600");
 	ret = MHD_queue_response(r->c, 200, resp);
 	MHD_destroy_response(resp);
 	return ret;
-}
-
-/* Whether the comma-separated header value has token (any case). */
-static bool
-http_has_token(const char *value, const char *token)
-{
-	size_t n = strlen(token);
-
-	while (value != NULL && *value) {
-		while (*value == ' ' || *value == '\t' || *value == ',')
-			value++;
-		if (strncasecmp(value, token, n) == 0 &&
-		    (value[n] == '\0' || value[n] == ',' || value[n] == ' ' ||
-		     value[n] == '\t'))
-			return true;
-		value = strchr(value, ',');
-	}
-	return false;
 }
 
 /* Context of one upgrade: the Host, to give ws.c. */
@@ -633,36 +402,25 @@ http_upgrade_cb(void *cls, struct MHD_Connection *connection, void *con_cls,
 }
 
 /*
- * RFC 6455 section 4.2.1: a GET over HTTP/1.1 with Upgrade: websocket,
- * Connection: Upgrade, a 16-byte base64 Sec-WebSocket-Key and
- * Sec-WebSocket-Version: 13 (else 426 naming 13); the Origin checked as
- * http_origin_ok() does (403).  Section 4.2.2: the answer carries
- * Sec-WebSocket-Accept, base64(SHA-1(key + GUID)).
+ * The WebSocket handshake, checked by httpreq_ws_check() (RFC 6455
+ * section 4.2.1; a 426 names version 13), then the connection limit;
+ * the answer carries Sec-WebSocket-Accept (section 4.2.2).
  */
 static enum MHD_Result
 route_ws(struct http_req *r)
 {
-	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-	const char *key = http_header(r, "Sec-WebSocket-Key");
-	const char *version = http_header(r, "Sec-WebSocket-Version");
-	unsigned char decoded[32], digest[SHA_DIGEST_LENGTH];
-	char accept[64], concat[128];
+	char accept[HTTPREQ_ACCEPT_LEN];
 	struct MHD_Response *resp;
 	struct http_upgrade *u;
 	enum MHD_Result ret;
-	int n;
+	const char *why;
+	int status;
 
 	if (r->hs->ws == NULL || r->hs->hub == NULL)
 		return http_text(r, 404, "not found\n");
-	if (strcmp(r->method, "GET") != 0 ||
-	    !http_has_token(http_header(r, "Upgrade"), "websocket") ||
-	    !http_has_token(http_header(r, "Connection"), "upgrade"))
-		return http_text(r, 400, "a WebSocket handshake is expected\n");
-	if (version == NULL || strcmp(version, "13") != 0) {
-		static const char msg[] = "WebSocket version 13 only\n";
-
-		resp = MHD_create_response_from_buffer(
-			sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+	if ((status = httpreq_ws_check(&r->rq, *r->hs->conf, &why)) == 426) {
+		resp = MHD_create_response_from_buffer(strlen(why), (void *)why,
+						       MHD_RESPMEM_PERSISTENT);
 		if (resp == NULL)
 			return MHD_NO;
 		MHD_add_response_header(resp, "Sec-WebSocket-Version", "13");
@@ -672,25 +430,17 @@ route_ws(struct http_req *r)
 		MHD_destroy_response(resp);
 		return ret;
 	}
-	if (key == NULL || strlen(key) != 24 ||
-	    (n = EVP_DecodeBlock(decoded, (const unsigned char *)key, 24)) !=
-		    18 ||
-	    key[22] != '=' || key[23] != '=')
-		return http_text(r, 400, "bad Sec-WebSocket-Key\n");
-	if (!http_origin_ok(r))
-		return http_text(r, 403, "origin not allowed\n");
+	if (status != 0)
+		return http_text(r, (unsigned int)status, why);
 	if (ws_count(r->hs->ws) >=
 	    (unsigned int)(*r->hs->conf)->sig_max_connections)
 		return http_text(r, 503, "too many connections\n");
-
-	snprintf(concat, sizeof(concat), "%s%s", key, guid);
-	SHA1((const unsigned char *)concat, strlen(concat), digest);
-	EVP_EncodeBlock((unsigned char *)accept, digest, sizeof(digest));
+	httpreq_ws_accept(r->rq.ws_key, accept);
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return MHD_NO;
 	u->hs = r->hs;
-	if (!http_host(r, u->host, sizeof(u->host))) {
+	if (!httpreq_host(&r->rq, u->host, sizeof(u->host))) {
 		free(u);
 		return http_text(r, 400, "bad Host header\n");
 	}
@@ -708,13 +458,61 @@ route_ws(struct http_req *r)
 	return ret;
 }
 
+static const char *
+http_header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static const char *
+http_arg(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* The request's data, as httpreq.c decides on it. */
+static void
+http_req_fill(struct httpreq *rq, struct MHD_Connection *c, const char *url,
+	      const char *method)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	rq->method = method;
+	rq->url = url;
+	rq->host = http_header(c, "Host");
+	rq->origin = http_header(c, "Origin");
+	rq->authorization = http_header(c, "Authorization");
+	rq->upgrade = http_header(c, "Upgrade");
+	rq->connection = http_header(c, "Connection");
+	rq->ws_key = http_header(c, "Sec-WebSocket-Key");
+	rq->ws_version = http_header(c, "Sec-WebSocket-Version");
+	rq->arg_key = http_arg(c, "key");
+	rq->arg_service = http_arg(c, "service");
+	rq->arg_username = http_arg(c, "username");
+	rq->client = ci != NULL ? ci->client_addr : NULL;
+}
+
+/* What answers each route of httpreq_route(). */
+static http_route_fn *const http_routes[HTTPREQ_NROUTES] = {
+	[HTTPREQ_NOT_FOUND] = route_not_found,
+	[HTTPREQ_NOT_ALLOWED] = http_not_allowed,
+	[HTTPREQ_PREFLIGHT] = http_preflight,
+	[HTTPREQ_WS] = route_ws,
+	[HTTPREQ_HEALTHZ] = route_healthz,
+	[HTTPREQ_METRICS] = route_metrics,
+	[HTTPREQ_ICE_SERVERS] = route_ice_servers,
+	[HTTPREQ_TURN] = route_turn,
+	[HTTPREQ_STATIC] = route_static,
+};
+
 /* libmicrohttpd's access handler: find the route, answer. */
 static enum MHD_Result
 http_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	       const char *method, const char *version, const char *upload_data,
 	       size_t *upload_data_size, void **con_cls)
 {
-	struct http_req r = { cls, c, url, method };
+	struct http_req r = { .hs = cls, .c = c };
 
 	/* Headers first; a body is neither expected nor read. */
 	if (*con_cls == NULL) {
@@ -725,19 +523,8 @@ http_access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (strcmp(method, "OPTIONS") == 0)
-		return http_preflight(&r);
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return http_not_allowed(&r);
-	for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]);
-	     i++) {
-		const struct http_route *rt = &http_routes[i];
-
-		if (rt->prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
-			       : strcmp(url, rt->path) == 0)
-			return rt->handle(&r);
-	}
-	return http_text(&r, 404, "not found\n");
+	http_req_fill(&r.rq, c, url, method);
+	return http_routes[httpreq_route(&r.rq)](&r);
 }
 
 static void
@@ -751,6 +538,9 @@ http_notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
 	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && hs->connections > 0)
 		hs->connections--;
 }
+
+static void http_log_cb(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static void
 http_log_cb(void *cls, const char *fmt, va_list ap)

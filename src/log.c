@@ -112,6 +112,9 @@ log_escape(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
+static void log_emit(enum log_level level, int errnum, const char *fmt,
+		     va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {

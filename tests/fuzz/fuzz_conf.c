@@ -22,17 +22,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz.h"
 #include "log.h"
 #include "policy.h"
-
-#define FUZZ_ASSERT(expr)                                                      \
-	do {                                                                   \
-		if (!(expr)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #expr);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 static int conf_fd = -1;
 static char conf_path[64];

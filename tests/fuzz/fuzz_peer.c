@@ -26,16 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "peer.h"
-
-#define FUZZ_ASSERT(expr)                                                      \
-	do {                                                                   \
-		if (!(expr)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #expr);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define MAX_LIST  16 /* ranges per list */
 #define MAX_SELF  4

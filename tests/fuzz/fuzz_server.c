@@ -53,27 +53,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "auth.h"
 #include "conf.h"
+#include "fuzz.h"
 #include "log.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "stun.h"
 #include "txcache.h"
-
-#define FUZZ_ASSERT(expr)                                                      \
-	do {                                                                   \
-		if (!(expr)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #expr);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define NCLIENTS     4
 #define MAX_RECORDS  64
@@ -516,25 +507,6 @@ sockaddr_of(const char *ip, uint16_t port)
 	return ss;
 }
 
-static struct conf *
-load(const char *text)
-{
-	char err[CONF_ERRLEN], path[64];
-	struct conf *conf;
-	int fd;
-
-	if ((fd = memfd_create("fuzz_server", 0)) == -1 ||
-	    write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "fuzz_server: %s\n", err);
-		abort();
-	}
-	close(fd);
-	return conf;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -551,8 +523,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	clients[3] = sockaddr_of("203.0.113.7", 5000);
 	local4 = local[0] = sockaddr_of("192.0.2.100", 3478);
 	local6 = local[1] = sockaddr_of("2001:db8::100", 3478);
-	servers[0].conf = load(conf_a);
-	servers[1].conf = load(conf_b);
+	servers[0].conf = fuzz_conf_text(conf_a);
+	servers[1].conf = fuzz_conf_text(conf_b);
 	for (int i = 0; i < 2; i++)
 		if (policy_build(servers[i].conf, local, 2, &servers[i].pol,
 				 err, sizeof(err)) == -1) {

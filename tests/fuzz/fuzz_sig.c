@@ -46,23 +46,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz.h"
 #include "ice.h"
 #include "log.h"
 #include "sig.h"
 #include "ws.h"
-
-#define FUZZ_ASSERT(expr)                                                      \
-	do {                                                                   \
-		if (!(expr)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #expr);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define NCONNS        8
 #define MAX_RECORDS   128
@@ -357,25 +348,6 @@ check_gauges(void)
 	FUZZ_ASSERT(st->rooms <= st->peers);
 }
 
-static struct conf *
-load(const char *text)
-{
-	char err[CONF_ERRLEN], path[64];
-	struct conf *c;
-	int fd;
-
-	if ((fd = memfd_create("fuzz_sig", 0)) == -1 ||
-	    write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "fuzz_sig: %s\n", err);
-		abort();
-	}
-	close(fd);
-	return c;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -383,8 +355,8 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	log_init(LOG_LEVEL_ERROR, LOG_TARGET_STDERR, 0);
-	conf = load(conf_text);
-	conf2 = load(conf2_text);
+	conf = fuzz_conf_text(conf_text);
+	conf2 = fuzz_conf_text(conf2_text);
 	return 0;
 }
 

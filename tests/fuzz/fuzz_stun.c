@@ -21,16 +21,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "fuzz.h"
 #include "stun.h"
-
-#define FUZZ_ASSERT(expr)                                                      \
-	do {                                                                   \
-		if (!(expr)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #expr);                    \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define BUILD_MODE 0xFF /* first byte of a builder program */
 

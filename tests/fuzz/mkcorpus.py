@@ -18,14 +18,17 @@ tests/fuzz/regressions/ as they are.
 
 import json
 import os
+import re
 import struct
 import sys
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import stunclient as sc  # noqa: E402
 import turnclient as tc  # noqa: E402
+import wsclient as ws  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
 REGRESSIONS = os.path.join(os.path.dirname(OUT), "regressions")
@@ -440,6 +443,188 @@ def sig_seeds():
     return s
 
 
+# --- fuzz_ws -------------------------------------------------------------
+
+# Records [ctl][len16][payload]; ctl bits 0-1 the connection, 2-4 the op.
+W_BYTES, W_FRAME, W_OPEN, W_SHUT, W_CLOSE, W_TIMERS, W_STALL = range(7)
+WS_KEY = bytes([0x37, 0xFA, 0x21, 0x3D])  # RFC 6455 section 5.7
+
+
+def wrec(op, conn, payload=b""):
+    return struct.pack("!BH", op << 2 | conn, len(payload)) + payload
+
+
+def wframe(opcode, payload=b"", fin=True, rsv=0):
+    """fuzz_ws's frame op: the first byte, then the data (masked there)."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return bytes([(0x80 if fin else 0) | rsv << 4 | opcode]) + payload
+
+
+def masked(opcode, payload=b"", fin=True, key=WS_KEY):
+    """A whole client frame, masked with key, as the raw-bytes op sends
+    it: wsclient.frame() unmasked, then masked here with a fixed key."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    raw = ws.frame(opcode, payload, fin=fin, mask=False)
+    head = raw[:len(raw) - len(payload)]
+    head = head[:1] + bytes([head[1] | 0x80]) + head[2:]
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def close_body(code, reason=b""):
+    return struct.pack("!H", code) + reason
+
+
+def ws_seeds():
+    s = {}
+    a, b = peer_id(1), peer_id(2)
+    join = j({"type": "join", "room": "r1", "name": "Ann"})
+    # Big messages and queues; the first frame comes with the handshake.
+    s["two-peers-call"] = bytes([0x0F]) + b"".join([
+        wrec(W_OPEN, 0, masked(ws.TEXT, join)),
+        wrec(W_OPEN, 1),
+        wrec(W_FRAME, 1, wframe(ws.TEXT, j({"type": "join", "room": "r1",
+                                            "name": "B\u00e9a"}))),
+        wrec(W_FRAME, 0, wframe(ws.TEXT, j({"type": "offer", "to": b,
+                                            "sdp": "v=0\r\n"}))),
+        wrec(W_FRAME, 1, wframe(ws.TEXT, j({"type": "answer", "to": a,
+                                            "sdp": "v=0\r\n"}))),
+        wrec(W_FRAME, 0, wframe(ws.PING, b"are you there")),
+        wrec(W_FRAME, 0, wframe(ws.TEXT, j({"type": "chat",
+                                            "text": "hi \U0001F600"}))),
+        wrec(W_FRAME, 1, wframe(ws.TEXT, j({"type": "leave"}))),
+        wrec(W_FRAME, 0, wframe(ws.CLOSE, close_body(1000, b"bye"))),
+        wrec(W_CLOSE, 0),
+        wrec(W_TIMERS, 0),
+    ])
+    # A message in three fragments with a ping between; a frame split
+    # across reads; a 16-bit length.
+    text = j({"type": "chat", "text": "x" * 200})
+    whole = masked(ws.TEXT, join)
+    s["fragments"] = bytes([0x0F]) + b"".join([
+        wrec(W_FRAME, 0, wframe(ws.TEXT, join[:5], fin=False)),
+        wrec(W_FRAME, 0, wframe(ws.PING, b"p")),
+        wrec(W_FRAME, 0, wframe(ws.CONT, join[5:9], fin=False)),
+        wrec(W_FRAME, 0, wframe(ws.CONT, join[9:])),
+        wrec(W_BYTES, 1, whole[:3]),
+        wrec(W_BYTES, 1, whole[3:11]),
+        wrec(W_BYTES, 1, whole[11:]),
+        wrec(W_FRAME, 1, wframe(ws.TEXT, text)),
+        wrec(W_FRAME, 1, wframe(ws.PONG, b"unasked")),
+    ])
+    # What ends a connection, one per connection.
+    s["errors"] = bytes([0x0D]) + b"".join([
+        wrec(W_FRAME, 0, wframe(ws.TEXT, b'{"type":"ping","x":"\xed\xa0\x80"}')),
+        wrec(W_FRAME, 1, wframe(ws.BINARY, b"\x00\x01")),
+        wrec(W_FRAME, 2, wframe(ws.TEXT, j({"type": "chat",
+                                            "text": "y" * 2000}))),
+        wrec(W_BYTES, 3, ws.frame(ws.TEXT, j({"type": "ping"}), mask=False)),
+        wrec(W_TIMERS, 0),
+        wrec(W_FRAME, 0, wframe(0x3, b"reserved")),
+        wrec(W_FRAME, 1, wframe(ws.TEXT, j({"type": "ping"}), rsv=4)),
+        wrec(W_FRAME, 2, wframe(ws.CLOSE, b"\x03")),
+        wrec(W_FRAME, 3, wframe(ws.CLOSE, close_body(999))),
+        wrec(W_TIMERS, 0),
+        wrec(W_FRAME, 0, wframe(ws.CONT, b"no start")),
+        wrec(W_FRAME, 1, wframe(ws.PING, b"p" * 126)),
+        wrec(W_FRAME, 2, wframe(ws.TEXT, b"{}", fin=False) ),
+        wrec(W_FRAME, 2, wframe(ws.TEXT, b"{}")),
+        wrec(W_FRAME, 3, wframe(ws.CLOSE, close_body(1000, b"\xff"))),
+    ])
+    # A client that does not read while its room talks: 4096-byte queue.
+    s["slow-consumer"] = bytes([0x07]) + b"".join(
+        [wrec(W_FRAME, i, wframe(ws.TEXT, j({"type": "join", "room": "big"})))
+         for i in range(3)] +
+        [wrec(W_STALL, 2)] +
+        [wrec(W_FRAME, 0, wframe(ws.TEXT, j({"type": "chat",
+                                             "text": "z" * 1500})))
+         for _ in range(12)] +
+        [wrec(W_STALL, 2), wrec(W_TIMERS, 0)])
+    # Ping rounds: one answered, then two missed; a client gone quiet.
+    s["pings"] = bytes([0x0F]) + b"".join([
+        wrec(W_FRAME, 0, wframe(ws.TEXT, join)),
+        wrec(W_FRAME, 1, wframe(ws.TEXT, join)),
+        wrec(W_TIMERS, 0),
+        wrec(W_FRAME, 0, wframe(ws.PONG)),
+        wrec(W_TIMERS, 0),
+        wrec(W_TIMERS, 0),
+        wrec(W_SHUT, 1),
+        wrec(W_TIMERS, 0),
+    ])
+    # Rate limits (1/s, burst 2, closed after 3) and join tokens.
+    s["rate-limit"] = bytes([0x1F]) + b"".join(
+        [wrec(W_FRAME, 0, wframe(ws.TEXT, j({"type": "ping"})))
+         for _ in range(8)])
+    s["tokens"] = bytes([0x3F]) + b"".join([
+        wrec(W_FRAME, 0, wframe(ws.TEXT, join)),
+        wrec(W_FRAME, 1, wframe(ws.TEXT, j({
+            "type": "join", "room": "r1",
+            "token": "1700003600:" + "A" * 43}))),
+    ])
+    return s
+
+
+# --- fuzz_http -----------------------------------------------------------
+
+H_FIELDS = ("method", "url", "host", "origin", "authorization", "upgrade",
+            "connection", "ws_key", "ws_version", "key", "service",
+            "username")
+RFC6455_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # section 1.3
+
+
+def hreq(setup, **fields):
+    """A fuzz_http input: the setup byte and the fields, NUL-separated
+    (0xFF for one that is absent)."""
+    out = []
+    for name in H_FIELDS:
+        v = fields.get(name)
+        out.append(b"\xff" if v is None else v.encode("utf-8", "surrogateescape"))
+    while out and out[-1] == b"\xff":
+        out.pop()
+    return bytes([setup]) + b"\0".join(out)
+
+
+def http_seeds():
+    s = {}
+    host = "127.0.0.1:8080"
+    upgrade = dict(host=host, origin="http://" + host, upgrade="websocket",
+                   connection="keep-alive, Upgrade", ws_key=RFC6455_KEY,
+                   ws_version="13")
+    s["ws-handshake"] = hreq(0, method="GET", url="/ws", **upgrade)
+    s["ws-handshake-v8"] = hreq(0, method="GET", url="/ws",
+                                **dict(upgrade, ws_version="8"))
+    s["ws-handshake-allowed"] = hreq(
+        1, method="GET", url="/ws",
+        **dict(upgrade, origin="https://app.example.org"))
+    s["ws-handshake-ipv6"] = hreq(
+        0, method="GET", url="/ws",
+        **dict(upgrade, host="[::1]:8080", origin="http://[::1]:8080"))
+    s["api-turn"] = hreq(4, method="GET", url="/api/turn", host="turn.example.org",
+                         authorization="Bearer s3cret", service="turn",
+                         username="alice")
+    s["api-turn-key"] = hreq(4, method="GET", url="/api/turn",
+                             host="[2001:db8::1]:443", key="s3cret",
+                             username="a:b")
+    s["api-ice-servers"] = hreq(0x21, method="GET", url="/api/ice-servers",
+                                host="a-very-long-host.example.org",
+                                origin="http://localhost:8080")
+    s["preflight"] = hreq(2, method="OPTIONS", url="/api/turn", host=host,
+                          origin="http://localhost:8080")
+    s["metrics-loopback"] = hreq(0x08, method="GET", url="/metrics")
+    s["metrics-remote"] = hreq(0x1C, method="HEAD", url="/metrics",
+                               authorization="bearer s3cret")
+    s["post"] = hreq(0, method="POST", url="/healthz")
+    # The paths of the HTTP integration tests, decoded as libmicrohttpd
+    # hands them over.
+    with open(os.path.join(HERE, "..", "integration", "test_http.py")) as f:
+        paths = sorted(set(re.findall(r'"(/[A-Za-z0-9_./%-]*)"', f.read())))
+    for i, path in enumerate(paths):
+        s["path-%02d" % i] = hreq(0, method="GET",
+                                  url=urllib.parse.unquote(path))
+    return s
+
+
 # --- fuzz_conf -----------------------------------------------------------
 
 def conf_seeds():
@@ -553,6 +738,8 @@ def main():
     write("fuzz_stun", stun)
     write("fuzz_server", server_seeds())
     write("fuzz_sig", sig_seeds())
+    write("fuzz_ws", ws_seeds())
+    write("fuzz_http", http_seeds())
     write("fuzz_conf", conf_seeds())
     write("fuzz_peer", peer_seeds())
     write("fuzz_server", server_regressions(), REGRESSIONS)
