@@ -406,6 +406,9 @@ conn_text(struct conn *c, const char *msg, size_t len)
 				/* An error answers the sender: free a slot. */
 				if (c->inflight > 0)
 					c->inflight--;
+				if (opt.rate == 0 &&
+				    atomic_load(&run.phase) == PHASE_TRAFFIC)
+					conn_fill(c, now_ns());
 			}
 		} else if (memmem(msg, len, "\"ERROR\"", 7) ||
 			   memmem(msg, len, "\"EXPIRE\"", 8) ||
