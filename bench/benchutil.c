@@ -179,6 +179,33 @@ options_long(const struct bench_option *table, size_t n, struct option *lopts)
 	}
 }
 
+/*
+ * Store arg, the argument of the option of table with getopt key, where
+ * the table says when it is a numeric option; a usage error (exit 2) when
+ * it is out of bounds.  Returns false when key is no numeric option.
+ */
+bool
+options_number(const struct bench_option *table, size_t n, int key,
+	       const char *arg)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct bench_option *o = &table[i];
+
+		if (o->key != key)
+			continue;
+		if (o->number != NULL)
+			*o->number = parse_number(o->name, arg, o->min, o->max);
+		else if (o->whole != NULL)
+			*o->whole =
+				parse_uint(o->name, arg, (unsigned int)o->min,
+					   (unsigned int)o->max);
+		else
+			return false;
+		return true;
+	}
+	return false;
+}
+
 /* Print the synopsis line and the n options of table to fp, and exit. */
 noreturn void
 options_usage(FILE *fp, int status, const char *synopsis,

@@ -9,6 +9,8 @@
 #define BENCHUTIL_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
@@ -30,12 +32,19 @@ struct hist {
 	uint64_t bucket[HIST_BUCKETS];
 };
 
-/* One command-line option: its name, getopt key, argument and help. */
+/*
+ * One command-line option: its name, getopt key, argument and help, and
+ * for a numeric option where its value goes, a number or a whole number,
+ * from min to max.
+ */
 struct bench_option {
 	const char *name;
 	int key;
 	const char *arg; /* NULL: a flag */
 	const char *help;
+	double *number;
+	unsigned int *whole;
+	double min, max;
 };
 
 /* The program's name in messages: set by each tool's main(). */
@@ -52,6 +61,7 @@ noreturn void die(const char *, ...) __attribute__((format(printf, 1, 2)));
 double parse_number(const char *, const char *, double, double);
 unsigned int parse_uint(const char *, const char *, unsigned int, unsigned int);
 void options_long(const struct bench_option *, size_t, struct option *);
+bool options_number(const struct bench_option *, size_t, int, const char *);
 noreturn void options_usage(FILE *, int, const char *,
 			    const struct bench_option *, size_t);
 void nofile_raise(unsigned long);

@@ -1414,48 +1414,128 @@ enum {
 };
 
 static const struct bench_option bench_options[] = {
-	{ "server", OPT_SERVER, "ADDR",
-	  "the server, ip:port or [ipv6]:port (127.0.0.1:3478)" },
-	{ "user", OPT_USER, "NAME",
-	  "static user; with --secret, the REST username's suffix" },
-	{ "password", OPT_PASSWORD, "PASS", "the static user's password" },
-	{ "secret", OPT_SECRET, "SECRET",
-	  "TURN REST secret: a fresh username per allocation" },
-	{ "threads", OPT_THREADS, "N",
-	  "threads, sockets sharded over them (1)" },
-	{ "duration", OPT_DURATION, "SECONDS",
-	  "measured time; hold: time held (5)" },
-	{ "warmup", OPT_WARMUP, "SECONDS",
-	  "binding, relay: traffic before counting starts (0.5)" },
-	{ "rate", OPT_RATE, "N",
-	  "binding, relay: datagrams per second in total; 0 is flat out (0)" },
-	{ "window", OPT_WINDOW, "N",
-	  "flat out: most datagrams in flight, 0 unbounded (1024)" },
-	{ "sockets", OPT_SOCKETS, "N", "binding: client sockets (8)" },
-	{ "pairs", OPT_PAIRS, "N", "relay: pairs of allocations (1)" },
-	{ "channel", OPT_CHANNEL, NULL, "relay: over ChannelData (default)" },
-	{ "send", OPT_SEND, NULL, "relay: over Send and Data indications" },
-	{ "raw", OPT_RAW, NULL,
-	  "relay: no TURN, through bench/forwarder (the ceiling)" },
-	{ "size", OPT_SIZE, "BYTES", "relay: payload bytes, 24-1400 (100)" },
-	{ "count", OPT_COUNT, "N",
-	  "hold: allocations to make and keep (1000)" },
-	{ "concurrency", OPT_CONCURRENCY, "N",
-	  "handshakes under way at once (32)" },
-	{ "lifetime", OPT_LIFETIME, "SECONDS",
-	  "LIFETIME asked for; hold refreshes at half of it (600)" },
-	{ "timeout", OPT_TIMEOUT, "MS",
-	  "first retransmission of a request, doubling, 4 sends (500)" },
-	{ "gso", OPT_GSO, NULL,
-	  "binding, relay: send each batch as one UDP GSO message" },
-	{ "spread", OPT_SPREAD, NULL,
-	  "TURN: each allocation from its own 127.x.y.z address (default "
-	  "when the server is on 127.0.0.0/8)" },
-	{ "no-spread", OPT_NO_SPREAD, NULL,
-	  "TURN: every allocation from the kernel's choice of address" },
-	{ "json", OPT_JSON, NULL,
-	  "JSON on standard output, one human line on standard error" },
-	{ "help", OPT_HELP, NULL, "this help" },
+	{ .name = "server",
+	  .key = OPT_SERVER,
+	  .arg = "ADDR",
+	  .help = "the server, ip:port or [ipv6]:port (127.0.0.1:3478)" },
+	{ .name = "user",
+	  .key = OPT_USER,
+	  .arg = "NAME",
+	  .help = "static user; with --secret, the REST username's suffix" },
+	{ .name = "password",
+	  .key = OPT_PASSWORD,
+	  .arg = "PASS",
+	  .help = "the static user's password" },
+	{ .name = "secret",
+	  .key = OPT_SECRET,
+	  .arg = "SECRET",
+	  .help = "TURN REST secret: a fresh username per allocation" },
+	{ .name = "threads",
+	  .key = OPT_THREADS,
+	  .arg = "N",
+	  .help = "threads, sockets sharded over them (1)",
+	  .whole = &opt.threads,
+	  .min = 1,
+	  .max = 64 },
+	{ .name = "duration",
+	  .key = OPT_DURATION,
+	  .arg = "SECONDS",
+	  .help = "measured time; hold: time held (5)",
+	  .number = &opt.duration,
+	  .min = 0.1,
+	  .max = BENCH_MAX_SECS },
+	{ .name = "warmup",
+	  .key = OPT_WARMUP,
+	  .arg = "SECONDS",
+	  .help = "binding, relay: traffic before counting starts (0.5)",
+	  .number = &opt.warmup,
+	  .min = 0,
+	  .max = 60 },
+	{ .name = "rate",
+	  .key = OPT_RATE,
+	  .arg = "N",
+	  .help = "binding, relay: datagrams per second in total; 0 is flat "
+		  "out (0)",
+	  .number = &opt.rate,
+	  .min = 0,
+	  .max = 1e8 },
+	{ .name = "window",
+	  .key = OPT_WINDOW,
+	  .arg = "N",
+	  .help = "flat out: most datagrams in flight, 0 unbounded (1024)" },
+	{ .name = "sockets",
+	  .key = OPT_SOCKETS,
+	  .arg = "N",
+	  .help = "binding: client sockets (8)",
+	  .whole = &opt.sockets,
+	  .min = 1,
+	  .max = 10000 },
+	{ .name = "pairs",
+	  .key = OPT_PAIRS,
+	  .arg = "N",
+	  .help = "relay: pairs of allocations (1)",
+	  .whole = &opt.pairs,
+	  .min = 1,
+	  .max = 5000 },
+	{ .name = "channel",
+	  .key = OPT_CHANNEL,
+	  .help = "relay: over ChannelData (default)" },
+	{ .name = "send",
+	  .key = OPT_SEND,
+	  .help = "relay: over Send and Data indications" },
+	{ .name = "raw",
+	  .key = OPT_RAW,
+	  .help = "relay: no TURN, through bench/forwarder (the ceiling)" },
+	{ .name = "size",
+	  .key = OPT_SIZE,
+	  .arg = "BYTES",
+	  .help = "relay: payload bytes, 24-1400 (100)",
+	  .whole = &opt.size,
+	  .min = BENCH_SIZE_MIN,
+	  .max = BENCH_SIZE_MAX },
+	{ .name = "count",
+	  .key = OPT_COUNT,
+	  .arg = "N",
+	  .help = "hold: allocations to make and keep (1000)",
+	  .whole = &opt.count,
+	  .min = 0,
+	  .max = 100000 },
+	{ .name = "concurrency",
+	  .key = OPT_CONCURRENCY,
+	  .arg = "N",
+	  .help = "handshakes under way at once (32)",
+	  .whole = &opt.concurrency,
+	  .min = 1,
+	  .max = 10000 },
+	{ .name = "lifetime",
+	  .key = OPT_LIFETIME,
+	  .arg = "SECONDS",
+	  .help = "LIFETIME asked for; hold refreshes at half of it (600)",
+	  .whole = &opt.lifetime,
+	  .min = 60,
+	  .max = 86400 },
+	{ .name = "timeout",
+	  .key = OPT_TIMEOUT,
+	  .arg = "MS",
+	  .help = "first retransmission of a request, doubling, 4 sends (500)",
+	  .whole = &opt.timeout_ms,
+	  .min = 10,
+	  .max = 10000 },
+	{ .name = "gso",
+	  .key = OPT_GSO,
+	  .help = "binding, relay: send each batch as one UDP GSO message" },
+	{ .name = "spread",
+	  .key = OPT_SPREAD,
+	  .help = "TURN: each allocation from its own 127.x.y.z address "
+		  "(default when the server is on 127.0.0.0/8)" },
+	{ .name = "no-spread",
+	  .key = OPT_NO_SPREAD,
+	  .help = "TURN: every allocation from the kernel's choice of "
+		  "address" },
+	{ .name = "json",
+	  .key = OPT_JSON,
+	  .help = "JSON on standard output, one human line on standard error" },
+	{ .name = "help", .key = OPT_HELP, .help = "this help" },
 };
 
 #define NOPTIONS (sizeof(bench_options) / sizeof(bench_options[0]))
@@ -1490,28 +1570,9 @@ parse_args(int argc, char **argv)
 		case OPT_SECRET:
 			opt.secret = optarg;
 			break;
-		case OPT_THREADS:
-			opt.threads = parse_uint("threads", optarg, 1, 64);
-			break;
-		case OPT_DURATION:
-			opt.duration = parse_number("duration", optarg, 0.1,
-						    BENCH_MAX_SECS);
-			break;
-		case OPT_WARMUP:
-			opt.warmup = parse_number("warmup", optarg, 0, 60);
-			break;
-		case OPT_RATE:
-			opt.rate = parse_number("rate", optarg, 0, 1e8);
-			break;
 		case OPT_WINDOW:
 			opt.window = parse_uint("window", optarg, 0, 1000000);
 			opt.window_set = true;
-			break;
-		case OPT_SOCKETS:
-			opt.sockets = parse_uint("sockets", optarg, 1, 10000);
-			break;
-		case OPT_PAIRS:
-			opt.pairs = parse_uint("pairs", optarg, 1, 5000);
 			break;
 		case OPT_CHANNEL:
 			opt.carrier = CARRY_CHANNEL;
@@ -1521,25 +1582,6 @@ parse_args(int argc, char **argv)
 			break;
 		case OPT_RAW:
 			opt.carrier = CARRY_RAW;
-			break;
-		case OPT_SIZE:
-			opt.size = parse_uint("size", optarg, BENCH_SIZE_MIN,
-					      BENCH_SIZE_MAX);
-			break;
-		case OPT_COUNT:
-			opt.count = parse_uint("count", optarg, 0, 100000);
-			break;
-		case OPT_CONCURRENCY:
-			opt.concurrency =
-				parse_uint("concurrency", optarg, 1, 10000);
-			break;
-		case OPT_LIFETIME:
-			opt.lifetime =
-				parse_uint("lifetime", optarg, 60, 86400);
-			break;
-		case OPT_TIMEOUT:
-			opt.timeout_ms =
-				parse_uint("timeout", optarg, 10, 10000);
 			break;
 		case OPT_GSO:
 			opt.gso = true;
@@ -1557,7 +1599,9 @@ parse_args(int argc, char **argv)
 		case OPT_HELP:
 			usage(stdout, 0);
 		default:
-			usage(stderr, 2);
+			if (!options_number(bench_options, NOPTIONS, ch,
+					    optarg))
+				usage(stderr, 2);
 		}
 	}
 	if (optind != argc - 1)

@@ -1045,38 +1045,104 @@ enum {
 };
 
 static const struct bench_option sig_options[] = {
-	{ "server", OPT_SERVER, "ADDR",
-	  "the server, ipv4:port (127.0.0.1:8080)" },
-	{ "protocol", OPT_PROTOCOL, "NAME",
-	  "turnpike (rooms, /ws) or peerjs (/peerjs) (turnpike)" },
-	{ "path", OPT_PATH, "PATH",
-	  "the WebSocket's path (/ws; peerjs: /peerjs)" },
-	{ "key", OPT_KEY, "KEY", "peerjs: the server's key (peerjs)" },
-	{ "message", OPT_MESSAGE, "TYPE",
-	  "turnpike: chat (to the room), offer or candidate (chat)" },
-	{ "clients", OPT_CLIENTS, "N", "WebSocket clients (64)" },
-	{ "room-size", OPT_ROOM_SIZE, "N",
-	  "clients per room or group, 1-1000 (8)" },
-	{ "size", OPT_SIZE, "BYTES",
-	  "the text, sdp or candidate string, 28-60000 (100)" },
-	{ "threads", OPT_THREADS, "N", "threads, clients shared out (1)" },
-	{ "duration", OPT_DURATION, "SECONDS",
-	  "measured time; hold: time held (5)" },
-	{ "warmup", OPT_WARMUP, "SECONDS",
-	  "traffic before counting starts (1)" },
-	{ "rate", OPT_RATE, "N",
-	  "messages sent per second in total; 0 is flat out (0)" },
-	{ "window", OPT_WINDOW, "N",
-	  "flat out: messages per client not yet delivered (4)" },
-	{ "concurrency", OPT_CONCURRENCY, "N",
-	  "handshakes under way at once (64)" },
-	{ "timeout", OPT_TIMEOUT, "SECONDS",
-	  "how long a handshake may take (10)" },
-	{ "no-spread", OPT_NO_SPREAD, NULL,
-	  "connect from the kernel's choice of address, not 127.1.x.y" },
-	{ "json", OPT_JSON, NULL,
-	  "JSON on standard output, one human line on standard error" },
-	{ "help", OPT_HELP, NULL, "this help" },
+	{ .name = "server",
+	  .key = OPT_SERVER,
+	  .arg = "ADDR",
+	  .help = "the server, ipv4:port (127.0.0.1:8080)" },
+	{ .name = "protocol",
+	  .key = OPT_PROTOCOL,
+	  .arg = "NAME",
+	  .help = "turnpike (rooms, /ws) or peerjs (/peerjs) (turnpike)" },
+	{ .name = "path",
+	  .key = OPT_PATH,
+	  .arg = "PATH",
+	  .help = "the WebSocket's path (/ws; peerjs: /peerjs)" },
+	{ .name = "key",
+	  .key = OPT_KEY,
+	  .arg = "KEY",
+	  .help = "peerjs: the server's key (peerjs)" },
+	{ .name = "message",
+	  .key = OPT_MESSAGE,
+	  .arg = "TYPE",
+	  .help = "turnpike: chat (to the room), offer or candidate (chat)" },
+	{ .name = "clients",
+	  .key = OPT_CLIENTS,
+	  .arg = "N",
+	  .help = "WebSocket clients (64)",
+	  .whole = &opt.clients,
+	  .min = 1,
+	  .max = 1000000 },
+	{ .name = "room-size",
+	  .key = OPT_ROOM_SIZE,
+	  .arg = "N",
+	  .help = "clients per room or group, 1-1000 (8)",
+	  .whole = &opt.room_size,
+	  .min = 1,
+	  .max = 1000 },
+	{ .name = "size",
+	  .key = OPT_SIZE,
+	  .arg = "BYTES",
+	  .help = "the text, sdp or candidate string, 28-60000 (100)",
+	  .whole = &opt.size,
+	  .min = SB_SIZE_MIN,
+	  .max = SB_SIZE_MAX },
+	{ .name = "threads",
+	  .key = OPT_THREADS,
+	  .arg = "N",
+	  .help = "threads, clients shared out (1)",
+	  .whole = &opt.threads,
+	  .min = 1,
+	  .max = 64 },
+	{ .name = "duration",
+	  .key = OPT_DURATION,
+	  .arg = "SECONDS",
+	  .help = "measured time; hold: time held (5)",
+	  .number = &opt.duration,
+	  .min = 0.1,
+	  .max = SB_MAX_SECS },
+	{ .name = "warmup",
+	  .key = OPT_WARMUP,
+	  .arg = "SECONDS",
+	  .help = "traffic before counting starts (1)",
+	  .number = &opt.warmup,
+	  .min = 0,
+	  .max = 60 },
+	{ .name = "rate",
+	  .key = OPT_RATE,
+	  .arg = "N",
+	  .help = "messages sent per second in total; 0 is flat out (0)",
+	  .number = &opt.rate,
+	  .min = 0,
+	  .max = 1e8 },
+	{ .name = "window",
+	  .key = OPT_WINDOW,
+	  .arg = "N",
+	  .help = "flat out: messages per client not yet delivered (4)",
+	  .whole = &opt.window,
+	  .min = 1,
+	  .max = 100000 },
+	{ .name = "concurrency",
+	  .key = OPT_CONCURRENCY,
+	  .arg = "N",
+	  .help = "handshakes under way at once (64)",
+	  .whole = &opt.concurrency,
+	  .min = 1,
+	  .max = 100000 },
+	{ .name = "timeout",
+	  .key = OPT_TIMEOUT,
+	  .arg = "SECONDS",
+	  .help = "how long a handshake may take (10)",
+	  .whole = &opt.timeout_s,
+	  .min = 1,
+	  .max = 600 },
+	{ .name = "no-spread",
+	  .key = OPT_NO_SPREAD,
+	  .help = "connect from the kernel's choice of address, not "
+		  "127.1.x.y" },
+	{ .name = "json",
+	  .key = OPT_JSON,
+	  .help = "JSON on standard output, one human line on standard error" },
+	{ .name = "help", .key = OPT_HELP, .help = "this help" },
 };
 
 #define NOPTIONS (sizeof(sig_options) / sizeof(sig_options[0]))
@@ -1147,40 +1213,6 @@ parse_args(int argc, char **argv)
 			else
 				usage(stderr, 2);
 			break;
-		case OPT_CLIENTS:
-			opt.clients = parse_uint("clients", optarg, 1, 1000000);
-			break;
-		case OPT_ROOM_SIZE:
-			opt.room_size =
-				parse_uint("room-size", optarg, 1, 1000);
-			break;
-		case OPT_SIZE:
-			opt.size = parse_uint("size", optarg, SB_SIZE_MIN,
-					      SB_SIZE_MAX);
-			break;
-		case OPT_THREADS:
-			opt.threads = parse_uint("threads", optarg, 1, 64);
-			break;
-		case OPT_DURATION:
-			opt.duration = parse_number("duration", optarg, 0.1,
-						    SB_MAX_SECS);
-			break;
-		case OPT_WARMUP:
-			opt.warmup = parse_number("warmup", optarg, 0, 60);
-			break;
-		case OPT_RATE:
-			opt.rate = parse_number("rate", optarg, 0, 1e8);
-			break;
-		case OPT_WINDOW:
-			opt.window = parse_uint("window", optarg, 1, 100000);
-			break;
-		case OPT_CONCURRENCY:
-			opt.concurrency =
-				parse_uint("concurrency", optarg, 1, 100000);
-			break;
-		case OPT_TIMEOUT:
-			opt.timeout_s = parse_uint("timeout", optarg, 1, 600);
-			break;
 		case OPT_NO_SPREAD:
 			opt.spread = false;
 			break;
@@ -1191,7 +1223,8 @@ parse_args(int argc, char **argv)
 		case OPT_HELP:
 			usage(stdout, 0);
 		default:
-			usage(stderr, 2);
+			if (!options_number(sig_options, NOPTIONS, ch, optarg))
+				usage(stderr, 2);
 		}
 	}
 	if (optind != argc - 1)
