@@ -854,7 +854,7 @@ sleep_ns(uint64_t ns)
 		;
 }
 
-/* The sum of the workers' counters, in workers[0]'s clone. */
+/* The sum of the workers' counters, in a worker of its own. */
 static struct worker *
 workers_total(void)
 {
