@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "benchutil.h"
 #include "auth.h"
 #include "stun.h"
 
@@ -71,7 +72,6 @@
 #define BENCH_REST_TTL  3600       /* seconds a minted REST username is good */
 #define BENCH_MAX_SECS  3600.0     /* longest --duration */
 #define BENCH_TIMER     UINT64_MAX /* epoll tag of the shard's timerfd */
-#define NS              1000000000ull
 
 enum mode { MODE_NONE, MODE_BINDING, MODE_ALLOC, MODE_RELAY, MODE_HOLD };
 enum carrier { CARRY_CHANNEL, CARRY_SEND, CARRY_RAW };
@@ -114,89 +114,6 @@ static struct {
 	.timeout_ms = 500,
 	.spread = -1,
 };
-
-/*
- * A log-linear histogram of nanoseconds: exact below 64, then 64 buckets
- * per power of two, so a quantile is within 1.6 % of the truth.  Fixed
- * size, one per thread, merged at the end.
- */
-#define HIST_SUB_BITS 6
-#define HIST_SUB      (1u << HIST_SUB_BITS)
-#define HIST_BUCKETS  (HIST_SUB * 60)
-
-struct hist {
-	uint64_t n;
-	uint64_t max;
-	uint64_t bucket[HIST_BUCKETS];
-};
-
-static unsigned int
-hist_index(uint64_t v)
-{
-	unsigned int msb, shift;
-
-	if (v < HIST_SUB)
-		return (unsigned int)v;
-	msb = 63u - (unsigned int)__builtin_clzll(v);
-	shift = msb - HIST_SUB_BITS;
-	return (shift + 1) * HIST_SUB + (unsigned int)(v >> shift) - HIST_SUB;
-}
-
-static uint64_t
-hist_value(unsigned int i)
-{
-	unsigned int shift;
-	uint64_t low;
-
-	if (i < HIST_SUB)
-		return i;
-	shift = i / HIST_SUB - 1;
-	low = (uint64_t)(i % HIST_SUB + HIST_SUB) << shift;
-	return low + ((1ull << shift) >> 1);
-}
-
-static void
-hist_add(struct hist *h, uint64_t v)
-{
-	unsigned int i = hist_index(v);
-
-	h->bucket[i < HIST_BUCKETS ? i : HIST_BUCKETS - 1]++;
-	h->n++;
-	if (v > h->max)
-		h->max = v;
-}
-
-static void
-hist_merge(struct hist *to, const struct hist *from)
-{
-	for (unsigned int i = 0; i < HIST_BUCKETS; i++)
-		to->bucket[i] += from->bucket[i];
-	to->n += from->n;
-	if (from->max > to->max)
-		to->max = from->max;
-}
-
-/* The value at quantile q (0..1), or 0 for an empty histogram. */
-static uint64_t
-hist_quantile(const struct hist *h, double q)
-{
-	uint64_t rank, seen = 0;
-
-	if (h->n == 0)
-		return 0;
-	rank = (uint64_t)(q * (double)h->n + 0.5);
-	if (rank < 1)
-		rank = 1;
-	for (unsigned int i = 0; i < HIST_BUCKETS; i++) {
-		seen += h->bucket[i];
-		if (seen >= rank) {
-			uint64_t v = hist_value(i);
-
-			return v < h->max ? v : h->max;
-		}
-	}
-	return h->max;
-}
 
 /* Why control requests failed: a STUN error code (300-699), or one of
  * these. */
@@ -369,42 +286,6 @@ static struct {
 } run;
 
 static struct shard *shards;
-
-static noreturn void die(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static noreturn void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "turnpike-bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 static void
 put16(uint8_t *p, uint16_t v)
@@ -1532,54 +1413,129 @@ enum {
 	OPT_HELP,
 };
 
-static const struct bench_option {
-	const char *name;
-	int key;
-	const char *arg; /* NULL: a flag */
-	const char *help;
-} bench_options[] = {
-	{ "server", OPT_SERVER, "ADDR",
-	  "the server, ip:port or [ipv6]:port (127.0.0.1:3478)" },
-	{ "user", OPT_USER, "NAME",
-	  "static user; with --secret, the REST username's suffix" },
-	{ "password", OPT_PASSWORD, "PASS", "the static user's password" },
-	{ "secret", OPT_SECRET, "SECRET",
-	  "TURN REST secret: a fresh username per allocation" },
-	{ "threads", OPT_THREADS, "N",
-	  "threads, sockets sharded over them (1)" },
-	{ "duration", OPT_DURATION, "SECONDS",
-	  "measured time; hold: time held (5)" },
-	{ "warmup", OPT_WARMUP, "SECONDS",
-	  "binding, relay: traffic before counting starts (0.5)" },
-	{ "rate", OPT_RATE, "N",
-	  "binding, relay: datagrams per second in total; 0 is flat out (0)" },
-	{ "window", OPT_WINDOW, "N",
-	  "flat out: most datagrams in flight, 0 unbounded (1024)" },
-	{ "sockets", OPT_SOCKETS, "N", "binding: client sockets (8)" },
-	{ "pairs", OPT_PAIRS, "N", "relay: pairs of allocations (1)" },
-	{ "channel", OPT_CHANNEL, NULL, "relay: over ChannelData (default)" },
-	{ "send", OPT_SEND, NULL, "relay: over Send and Data indications" },
-	{ "raw", OPT_RAW, NULL,
-	  "relay: no TURN, through bench/forwarder (the ceiling)" },
-	{ "size", OPT_SIZE, "BYTES", "relay: payload bytes, 24-1400 (100)" },
-	{ "count", OPT_COUNT, "N",
-	  "hold: allocations to make and keep (1000)" },
-	{ "concurrency", OPT_CONCURRENCY, "N",
-	  "handshakes under way at once (32)" },
-	{ "lifetime", OPT_LIFETIME, "SECONDS",
-	  "LIFETIME asked for; hold refreshes at half of it (600)" },
-	{ "timeout", OPT_TIMEOUT, "MS",
-	  "first retransmission of a request, doubling, 4 sends (500)" },
-	{ "gso", OPT_GSO, NULL,
-	  "binding, relay: send each batch as one UDP GSO message" },
-	{ "spread", OPT_SPREAD, NULL,
-	  "TURN: each allocation from its own 127.x.y.z address (default "
-	  "when the server is on 127.0.0.0/8)" },
-	{ "no-spread", OPT_NO_SPREAD, NULL,
-	  "TURN: every allocation from the kernel's choice of address" },
-	{ "json", OPT_JSON, NULL,
-	  "JSON on standard output, one human line on standard error" },
-	{ "help", OPT_HELP, NULL, "this help" },
+static const struct bench_option bench_options[] = {
+	{ .name = "server",
+	  .key = OPT_SERVER,
+	  .arg = "ADDR",
+	  .help = "the server, ip:port or [ipv6]:port (127.0.0.1:3478)" },
+	{ .name = "user",
+	  .key = OPT_USER,
+	  .arg = "NAME",
+	  .help = "static user; with --secret, the REST username's suffix" },
+	{ .name = "password",
+	  .key = OPT_PASSWORD,
+	  .arg = "PASS",
+	  .help = "the static user's password" },
+	{ .name = "secret",
+	  .key = OPT_SECRET,
+	  .arg = "SECRET",
+	  .help = "TURN REST secret: a fresh username per allocation" },
+	{ .name = "threads",
+	  .key = OPT_THREADS,
+	  .arg = "N",
+	  .help = "threads, sockets sharded over them (1)",
+	  .whole = &opt.threads,
+	  .min = 1,
+	  .max = 64 },
+	{ .name = "duration",
+	  .key = OPT_DURATION,
+	  .arg = "SECONDS",
+	  .help = "measured time; hold: time held (5)",
+	  .number = &opt.duration,
+	  .min = 0.1,
+	  .max = BENCH_MAX_SECS },
+	{ .name = "warmup",
+	  .key = OPT_WARMUP,
+	  .arg = "SECONDS",
+	  .help = "binding, relay: traffic before counting starts (0.5)",
+	  .number = &opt.warmup,
+	  .min = 0,
+	  .max = 60 },
+	{ .name = "rate",
+	  .key = OPT_RATE,
+	  .arg = "N",
+	  .help = "binding, relay: datagrams per second in total; 0 is flat "
+		  "out (0)",
+	  .number = &opt.rate,
+	  .min = 0,
+	  .max = 1e8 },
+	{ .name = "window",
+	  .key = OPT_WINDOW,
+	  .arg = "N",
+	  .help = "flat out: most datagrams in flight, 0 unbounded (1024)" },
+	{ .name = "sockets",
+	  .key = OPT_SOCKETS,
+	  .arg = "N",
+	  .help = "binding: client sockets (8)",
+	  .whole = &opt.sockets,
+	  .min = 1,
+	  .max = 10000 },
+	{ .name = "pairs",
+	  .key = OPT_PAIRS,
+	  .arg = "N",
+	  .help = "relay: pairs of allocations (1)",
+	  .whole = &opt.pairs,
+	  .min = 1,
+	  .max = 5000 },
+	{ .name = "channel",
+	  .key = OPT_CHANNEL,
+	  .help = "relay: over ChannelData (default)" },
+	{ .name = "send",
+	  .key = OPT_SEND,
+	  .help = "relay: over Send and Data indications" },
+	{ .name = "raw",
+	  .key = OPT_RAW,
+	  .help = "relay: no TURN, through bench/forwarder (the ceiling)" },
+	{ .name = "size",
+	  .key = OPT_SIZE,
+	  .arg = "BYTES",
+	  .help = "relay: payload bytes, 24-1400 (100)",
+	  .whole = &opt.size,
+	  .min = BENCH_SIZE_MIN,
+	  .max = BENCH_SIZE_MAX },
+	{ .name = "count",
+	  .key = OPT_COUNT,
+	  .arg = "N",
+	  .help = "hold: allocations to make and keep (1000)",
+	  .whole = &opt.count,
+	  .min = 0,
+	  .max = 100000 },
+	{ .name = "concurrency",
+	  .key = OPT_CONCURRENCY,
+	  .arg = "N",
+	  .help = "handshakes under way at once (32)",
+	  .whole = &opt.concurrency,
+	  .min = 1,
+	  .max = 10000 },
+	{ .name = "lifetime",
+	  .key = OPT_LIFETIME,
+	  .arg = "SECONDS",
+	  .help = "LIFETIME asked for; hold refreshes at half of it (600)",
+	  .whole = &opt.lifetime,
+	  .min = 60,
+	  .max = 86400 },
+	{ .name = "timeout",
+	  .key = OPT_TIMEOUT,
+	  .arg = "MS",
+	  .help = "first retransmission of a request, doubling, 4 sends (500)",
+	  .whole = &opt.timeout_ms,
+	  .min = 10,
+	  .max = 10000 },
+	{ .name = "gso",
+	  .key = OPT_GSO,
+	  .help = "binding, relay: send each batch as one UDP GSO message" },
+	{ .name = "spread",
+	  .key = OPT_SPREAD,
+	  .help = "TURN: each allocation from its own 127.x.y.z address "
+		  "(default when the server is on 127.0.0.0/8)" },
+	{ .name = "no-spread",
+	  .key = OPT_NO_SPREAD,
+	  .help = "TURN: every allocation from the kernel's choice of "
+		  "address" },
+	{ .name = "json",
+	  .key = OPT_JSON,
+	  .help = "JSON on standard output, one human line on standard error" },
+	{ .name = "help", .key = OPT_HELP, .help = "this help" },
 };
 
 #define NOPTIONS (sizeof(bench_options) / sizeof(bench_options[0]))
@@ -1587,50 +1543,8 @@ static const struct bench_option {
 static noreturn void
 usage(FILE *fp, int status)
 {
-	fprintf(fp,
-		"usage: turnpike-bench [options] binding|alloc|relay|hold\n");
-	for (size_t i = 0; i < NOPTIONS; i++) {
-		const struct bench_option *o = &bench_options[i];
-		char left[40];
-
-		snprintf(left, sizeof(left), "--%s%s%s", o->name,
-			 o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(fp, "  %-24s %s\n", left, o->help);
-	}
-	exit(status);
-}
-
-static double
-parse_number(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr,
-			"turnpike-bench: --%s: \"%s\" is not a number from "
-			"%g to %g\n",
-			name, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
-static unsigned int
-parse_uint(const char *name, const char *s, unsigned int min, unsigned int max)
-{
-	double v = parse_number(name, s, min, max);
-
-	if (v != (double)(unsigned int)v) {
-		fprintf(stderr,
-			"turnpike-bench: --%s: \"%s\" is not a whole "
-			"number\n",
-			name, s);
-		exit(2);
-	}
-	return (unsigned int)v;
+	options_usage(fp, status, "[options] binding|alloc|relay|hold",
+		      bench_options, NOPTIONS);
 }
 
 static void
@@ -1641,13 +1555,7 @@ parse_args(int argc, char **argv)
 	const char *server = "127.0.0.1:3478";
 	int ch;
 
-	memset(lopts, 0, sizeof(lopts));
-	for (size_t i = 0; i < NOPTIONS; i++) {
-		lopts[i].name = bench_options[i].name;
-		lopts[i].has_arg =
-			bench_options[i].arg ? required_argument : no_argument;
-		lopts[i].val = bench_options[i].key;
-	}
+	options_long(bench_options, NOPTIONS, lopts);
 	while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_SERVER:
@@ -1662,28 +1570,9 @@ parse_args(int argc, char **argv)
 		case OPT_SECRET:
 			opt.secret = optarg;
 			break;
-		case OPT_THREADS:
-			opt.threads = parse_uint("threads", optarg, 1, 64);
-			break;
-		case OPT_DURATION:
-			opt.duration = parse_number("duration", optarg, 0.1,
-						    BENCH_MAX_SECS);
-			break;
-		case OPT_WARMUP:
-			opt.warmup = parse_number("warmup", optarg, 0, 60);
-			break;
-		case OPT_RATE:
-			opt.rate = parse_number("rate", optarg, 0, 1e8);
-			break;
 		case OPT_WINDOW:
 			opt.window = parse_uint("window", optarg, 0, 1000000);
 			opt.window_set = true;
-			break;
-		case OPT_SOCKETS:
-			opt.sockets = parse_uint("sockets", optarg, 1, 10000);
-			break;
-		case OPT_PAIRS:
-			opt.pairs = parse_uint("pairs", optarg, 1, 5000);
 			break;
 		case OPT_CHANNEL:
 			opt.carrier = CARRY_CHANNEL;
@@ -1693,25 +1582,6 @@ parse_args(int argc, char **argv)
 			break;
 		case OPT_RAW:
 			opt.carrier = CARRY_RAW;
-			break;
-		case OPT_SIZE:
-			opt.size = parse_uint("size", optarg, BENCH_SIZE_MIN,
-					      BENCH_SIZE_MAX);
-			break;
-		case OPT_COUNT:
-			opt.count = parse_uint("count", optarg, 0, 100000);
-			break;
-		case OPT_CONCURRENCY:
-			opt.concurrency =
-				parse_uint("concurrency", optarg, 1, 10000);
-			break;
-		case OPT_LIFETIME:
-			opt.lifetime =
-				parse_uint("lifetime", optarg, 60, 86400);
-			break;
-		case OPT_TIMEOUT:
-			opt.timeout_ms =
-				parse_uint("timeout", optarg, 10, 10000);
 			break;
 		case OPT_GSO:
 			opt.gso = true;
@@ -1729,7 +1599,9 @@ parse_args(int argc, char **argv)
 		case OPT_HELP:
 			usage(stdout, 0);
 		default:
-			usage(stderr, 2);
+			if (!options_number(bench_options, NOPTIONS, ch,
+					    optarg))
+				usage(stderr, 2);
 		}
 	}
 	if (optind != argc - 1)
@@ -1778,25 +1650,8 @@ parse_args(int argc, char **argv)
 static void
 setup_process(unsigned int sockets)
 {
-	struct rlimit rl;
-
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rlim_t want = sockets + 64;
-
-		if (rl.rlim_cur < want) {
-			rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-			if (rl.rlim_max < want) {
-				rl.rlim_cur = rl.rlim_max = want;
-				if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-					die("%u sockets need RLIMIT_NOFILE "
-					    "%llu",
-					    sockets, (unsigned long long)want);
-			} else if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-				die("setrlimit: %s", strerror(errno));
-			}
-		}
-	}
+	nofile_raise(sockets);
 }
 
 /* The shards, with sessions per_shard(i) each. */
@@ -1971,12 +1826,6 @@ human_fails(FILE *fp, const struct fail_counts *f)
 				fail_name(f->code[i], name, sizeof(name)),
 				f->n[i]);
 	fprintf(fp, ")");
-}
-
-static double
-us(uint64_t ns)
-{
-	return (double)ns / 1000.0;
 }
 
 /* Report the traffic modes (binding, relay). */
@@ -2213,6 +2062,7 @@ mode_hold(void)
 int
 main(int argc, char **argv)
 {
+	bench_progname = "turnpike-bench";
 	parse_args(argc, argv);
 	switch (opt.mode) {
 	case MODE_BINDING:
