@@ -82,6 +82,7 @@ struct conf {
 	char *http_tls_certificate;
 	char *http_tls_private_key;
 	int http_max_connections;
+	int http_connection_memory;
 
 	/* signaling */
 	int sig_max_connections;

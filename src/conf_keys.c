@@ -269,6 +269,15 @@ const struct conf_key conf_keys[] = {
 	  .offset = F(http_max_connections),
 	  .restart = true,
 	  .help = "HTTP connections open at once, WebSockets included" },
+	{ .name = "http.connection_memory",
+	  .type = CONF_INT,
+	  .min = 4096,
+	  .max = 1048576,
+	  .def = "16384",
+	  .offset = F(http_connection_memory),
+	  .restart = true,
+	  .help = "bytes of memory each HTTP connection, WebSockets "
+		  "included, holds for its request" },
 
 	{ .name = "signaling.max_connections",
 	  .type = CONF_INT,

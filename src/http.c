@@ -628,6 +628,10 @@ http_start(struct http_set *hs)
 		{ MHD_OPTION_CONNECTION_LIMIT,
 		  (intptr_t)conf->http_max_connections, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+		/* Kept for the life of a WebSocket too: the bulk of what one
+		 * costs (libmicrohttpd's default is 32 KiB). */
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		  (intptr_t)conf->http_connection_memory, NULL },
 		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_notify_cb, hs },
 		/* HTTPS, when configured; else these end the list. */
 		{ MHD_OPTION_END, 0, NULL },
@@ -637,9 +641,9 @@ http_start(struct http_set *hs)
 
 	if (hs->tls_cert != NULL) {
 		flags |= MHD_USE_TLS;
-		opts[4] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+		opts[5] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
 						   hs->tls_cert };
-		opts[5] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+		opts[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
 						   hs->tls_key };
 	}
 	return MHD_start_daemon(flags, 0, NULL, NULL, http_access_cb, hs,

@@ -1141,10 +1141,11 @@ class SlowConsumer(SigCase):
     dropped while a flooder keeps working, and memory stays bounded.
 
     The flooder sends chats in bursts of BURST and waits for its own
-    echoes before the next: it reads as fast as it writes, so its own
-    queue stays under the bound (a client that sends 16 chats of 4 kB in
-    one burst is over 64 KiB of echoes before the daemon writes any, and
-    is dropped itself).
+    echoes, and for the watcher to get them, before the next: both read
+    as fast as the flooder writes, so their queues stay under the bound
+    (a client that sends 16 chats of 4 kB in one burst is over 64 KiB of
+    echoes before the daemon writes any, and is dropped itself; so is a
+    watcher left to fall behind on a busy machine).
     """
 
     CONF = {"signaling": {"send_queue": 65536, "rate": 100000,
@@ -1167,13 +1168,15 @@ class SlowConsumer(SigCase):
                 await a.send({"type": "chat", "text": self.TEXT})
             sent += self.BURST
             deadline = time.monotonic() + tp.timeout(5)
-            while echoes() < sent and not tasks[0].done():
+            while echoes() < sent and not any(t.done() for t in tasks):
                 self.assertLess(time.monotonic(), deadline,
-                                "the flooder's own chats stopped coming "
-                                "back (%d of %d)" % (echoes(), sent))
+                                "the flooder's chats stopped reaching it "
+                                "or the watcher (%d of %d)"
+                                % (echoes(), sent))
                 await asyncio.sleep(0.001)
-            if tasks[0].done():
-                tasks[0].result()  # the flooder was closed: raise
+            for t in tasks:
+                if t.done():
+                    t.result()  # the flooder or watcher was closed: raise
         rss1 = d.rss_kb()
         await asyncio.wait_for(left[a].wait(), tp.timeout(2))
         print("\nslow consumer: dropped after %d chats of 4 kB; daemon "
@@ -1197,21 +1200,20 @@ class SlowConsumer(SigCase):
         b = await self.joined("flood", "watcher")
         got = {a: [], b: []}
         left = {a: asyncio.Event(), b: asyncio.Event()}
-        echoes = 0
+        chats = {a: 0, b: 0}
 
         async def reader(p):
-            nonlocal echoes
             while True:
                 m = json.loads(await p.ws.recv())
                 got[p].append(m)
                 if m == {"type": "peer-left", "id": slow.id}:
                     left[p].set()
-                if p is a and m.get("type") == "chat":
-                    echoes += 1
+                if m.get("type") == "chat":
+                    chats[p] += 1
         tasks = [asyncio.create_task(reader(p)) for p in (a, b)]
         try:
-            await self.flood(d, a, b, slow, got, left, lambda: echoes,
-                             tasks)
+            await self.flood(d, a, b, slow, got, left,
+                             lambda: min(chats.values()), tasks)
         finally:
             for t in tasks:
                 t.cancel()
