@@ -35,6 +35,8 @@ TIMEOUT_SCALE = float(os.environ.get("TP_TIMEOUT_SCALE", "1"))
 # A command every turnpiked runs under, e.g. "valgrind -q ..." (see
 # tools/valgrind-suite); its reports go to the daemon's stderr.
 DAEMON_WRAPPER = shlex.split(os.environ.get("TP_DAEMON_WRAPPER", ""))
+if DAEMON_WRAPPER:  # a path, for wrappers of the wrapper that use execv()
+    DAEMON_WRAPPER[0] = shutil.which(DAEMON_WRAPPER[0]) or DAEMON_WRAPPER[0]
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP, EXIT_HARNESS = 0, 1, 77, 99
 
