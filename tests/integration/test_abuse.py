@@ -189,6 +189,7 @@ class AbuseCase(TurnCase):
         self.assert_from_peer(c, p.addr, data[::-1])
 
 
+@tp.skip_if_wrapped("bounds on the flood's time and the daemon's memory")
 class Flood(AbuseCase):
     """Unauthenticated floods: the rate limit holds, memory stays flat,
     others are served."""

@@ -1192,6 +1192,7 @@ class SlowConsumer(SigCase):
             self.assertLess(time.monotonic(), deadline)
             await asyncio.sleep(0.01)
 
+    @tp.skip_if_wrapped("bounds on the chats sent and the daemon's memory")
     @asynctest
     async def test_slow_consumer_dropped(self):
         d = self.daemon
@@ -1356,6 +1357,8 @@ class Keepalive(unittest.TestCase):
     """Run last: a client that answers pings, connected since the module
     started, got the server's ping at 20 s and is still connected."""
 
+    @tp.skip_if_wrapped("the 20 s keepalive is not slowed down with "
+                        "TP_TIMEOUT_SCALE")
     def test_ping_at_20s_and_still_connected(self):
         st = KEEPALIVE
         wait = st["started"] + tp.timeout(22) - time.monotonic()

@@ -15,6 +15,7 @@ import functools
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -30,6 +31,12 @@ BUILDDIR = os.environ.get("TP_BUILDDIR", "")
 
 # Multiply every wait by this (for slow sanitizer or valgrind builds).
 TIMEOUT_SCALE = float(os.environ.get("TP_TIMEOUT_SCALE", "1"))
+
+# A command every turnpiked runs under, e.g. "valgrind -q ..." (see
+# tools/valgrind-suite); its reports go to the daemon's stderr.
+DAEMON_WRAPPER = shlex.split(os.environ.get("TP_DAEMON_WRAPPER", ""))
+if DAEMON_WRAPPER:  # a path, for wrappers of the wrapper that use execv()
+    DAEMON_WRAPPER[0] = shutil.which(DAEMON_WRAPPER[0]) or DAEMON_WRAPPER[0]
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP, EXIT_HARNESS = 0, 1, 77, 99
 
@@ -58,7 +65,8 @@ CRASH_MARKERS = re.compile(
     r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
     r"ThreadSanitizer|MemorySanitizer|runtime error:|"
     r"\*\*\* .* \*\*\*|Segmentation fault|Aborted|double free|"
-    r"malloc\(\): |free\(\): ")
+    r"malloc\(\): |free\(\): |"
+    r"(?m:^==\d+== )")  # valgrind -q writes only errors
 
 # Environment a developer's shell or a CI runner may set that changes how
 # the daemon logs or talks to systemd: never inherited.
@@ -104,7 +112,8 @@ def daemon_env(extra=None):
 def run(args, timeout_s=10, env=None, cwd=None):
     """Run turnpiked with args; returns CompletedProcess (text output)."""
     check_env()
-    return subprocess.run([TURNPIKED] + list(args), capture_output=True,
+    return subprocess.run(DAEMON_WRAPPER + [TURNPIKED] + list(args),
+                          capture_output=True,
                           text=True, timeout=timeout(timeout_s),
                           env=daemon_env(env), stdin=subprocess.DEVNULL,
                           cwd=cwd)
@@ -304,7 +313,8 @@ class Daemon:
 
     def command(self):
         """The argv that starts the daemon."""
-        argv = [TURNPIKED, "-d", "-c", self.conf_path] + self.args
+        argv = DAEMON_WRAPPER + [TURNPIKED, "-d", "-c", self.conf_path]
+        argv += self.args
         if self.wrapper:
             argv = list(self.wrapper) + argv
         return argv
@@ -536,6 +546,13 @@ def nobody_ids():
     except KeyError:
         return None
     return pw.pw_uid, pw.pw_gid
+
+
+def skip_if_wrapped(reason):
+    """Skip a test that cannot mean anything under $TP_DAEMON_WRAPPER
+    (a bound on CPU time, memory or speed), saying why."""
+    return unittest.skipIf(bool(DAEMON_WRAPPER), "under TP_DAEMON_WRAPPER: "
+                           + reason)
 
 
 def known_bug(description):

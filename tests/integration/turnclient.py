@@ -15,7 +15,8 @@ no code with turnpiked, so a bug in the daemon cannot hide behind the
 same bug here.  Like stunclient.py it is permissive when building (a test
 must be able to send malformed requests) and strict when parsing.
 
-Not for: anything but tests.  UDP only, no retransmission timers.
+Not for: anything but tests.  UDP, or TCP without ChannelData; no
+retransmission timers.
 """
 
 import base64
@@ -357,7 +358,7 @@ class Client:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            data = sc.recv_datagram(self.sock, left)
+            data = self.recv_message(left)
             if data is None:
                 return None
             if len(data) >= 20 and data[0] < 4 and data[8:20] == tid and \
@@ -497,8 +498,34 @@ class Client:
         timeout = self.timeout if timeout is None else timeout
         if self.inbox:
             return parse_relayed(self.inbox.pop(0))
-        data = sc.recv_datagram(self.sock, timeout)
+        data = self.recv_message(timeout)
         return None if data is None else parse_relayed(data)
+
+    def recv_message(self, timeout):
+        """The next message from the server (a datagram), or None."""
+        return sc.recv_datagram(self.sock, timeout)
+
+
+class StreamClient(Client):
+    """Client on a TCP connection to server (RFC 8656 section 3.1): the
+    same requests and Send indications, cut from the byte stream by their
+    own length (sc.StreamReader).  Relayed data comes back as Data
+    indications only: ChannelData (padded on a stream) is not read."""
+
+    def __init__(self, server, username=None, password=None, timeout=2.0,
+                 **kw):
+        sock = sc.tcp_connect(server, timeout)
+        super().__init__(server, username, password, sock=sock,
+                         timeout=timeout, **kw)
+        self.reader = sc.StreamReader(sock)
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def recv_message(self, timeout):
+        """The next whole message, or None on timeout or end of stream
+        (then self.reader.eof)."""
+        return self.reader.read_message(timeout)
 
 
 def code(msg):
