@@ -245,6 +245,7 @@ struct shard {
 	int ep;
 	int tfd;
 	uint64_t rng;
+	struct stun_crypto *crypto; /* this thread's digests (NULL: none) */
 	struct sess *sess;
 	unsigned int nsess;
 	struct flow *flows;
@@ -437,7 +438,7 @@ sess_credentials(struct shard *sh, struct sess *s, uint64_t n)
 
 /* Build the request that state asks for into s->req, with s->tid. */
 static int
-sess_build(struct sess *s, enum sess_state state)
+sess_build(struct shard *sh, struct sess *s, enum sess_state state)
 {
 	struct stun_builder b;
 	uint16_t method;
@@ -461,6 +462,7 @@ sess_build(struct sess *s, enum sess_state state)
 	}
 	stun_build_init(&b, s->req, sizeof(s->req),
 			stun_type(method, STUN_CLASS_REQUEST), s->tid);
+	b.crypto = sh->crypto;
 	switch (state) {
 	case SS_ALLOC_CHALLENGE:
 	case SS_ALLOC:
@@ -540,7 +542,7 @@ sess_request(struct shard *sh, struct sess *s, enum sess_state state,
 	s->state = state;
 	s->tries = 0;
 	sess_new_tid(sh, s);
-	if (sess_build(s, state) == -1) {
+	if (sess_build(sh, s, state) == -1) {
 		sess_fail(sh, s, FAIL_UNEXPECTED);
 		return;
 	}
@@ -592,7 +594,7 @@ sess_move(struct shard *sh, unsigned int i, uint64_t now)
 
 /* Take REALM and NONCE from an error answer; false when absent. */
 static bool
-sess_take_nonce(struct sess *s, const struct stun_msg *m)
+sess_take_nonce(struct shard *sh, struct sess *s, const struct stun_msg *m)
 {
 	const struct stun_attr *realm = stun_find(m, STUN_ATTR_REALM);
 	const struct stun_attr *nonce = stun_find(m, STUN_ATTR_NONCE);
@@ -608,9 +610,9 @@ sess_take_nonce(struct sess *s, const struct stun_msg *m)
 	memcpy(s->nonce, stun_attr_value(m, nonce), nonce->len);
 	s->nonce_len = nonce->len;
 	if (!s->has_key) {
-		if (auth_long_term_key(s->user, s->user_len, s->realm,
-				       s->realm_len, s->pass, strlen(s->pass),
-				       s->key) == -1)
+		if (auth_long_term_key(sh->crypto, s->user, s->user_len,
+				       s->realm, s->realm_len, s->pass,
+				       strlen(s->pass), s->key) == -1)
 			return false;
 		s->has_key = true;
 	}
@@ -697,7 +699,7 @@ sess_response(struct shard *sh, unsigned int i, const uint8_t *buf, size_t len,
 			return;
 		}
 		if (s->state == SS_ALLOC_CHALLENGE && code == 401) {
-			if (!sess_take_nonce(s, &m)) {
+			if (!sess_take_nonce(sh, s, &m)) {
 				sess_fail(sh, s, 401);
 				return;
 			}
@@ -718,7 +720,8 @@ sess_response(struct shard *sh, unsigned int i, const uint8_t *buf, size_t len,
 		}
 		/* RFC 8489 section 9.2.5: a stale nonce is replaced and the
 		 * request sent again, a few times at most. */
-		if (code == 438 && s->stale++ < 3 && sess_take_nonce(s, &m)) {
+		if (code == 438 && s->stale++ < 3 &&
+		    sess_take_nonce(sh, s, &m)) {
 			sess_request(sh, s, s->state, now);
 			return;
 		}
@@ -730,7 +733,8 @@ sess_response(struct shard *sh, unsigned int i, const uint8_t *buf, size_t len,
 		sess_fail(sh, s, FAIL_UNEXPECTED);
 		return;
 	}
-	if (!stun_check_integrity(&m, s->key, sizeof(s->key))) {
+	if (!stun_check_integrity_with(sh->crypto, &m, false, s->key,
+				       sizeof(s->key))) {
 		sess_fail(sh, s, FAIL_INTEGRITY);
 		return;
 	}
@@ -1669,6 +1673,7 @@ shards_new(unsigned int (*nsess)(unsigned int), bool flows)
 		struct shard *sh = &shards[t];
 
 		sh->id = t;
+		sh->crypto = stun_crypto_new();
 		sh->rng = (seed ^ (0x9E3779B97F4A7C15ull * (t + 1))) | 1;
 		sh->nsess = nsess(t);
 		sh->concurrency = opt.concurrency / opt.threads;

@@ -24,6 +24,7 @@
 #define ALLOC_PERMISSION_LIFETIME_MS (300 * 1000)
 #define ALLOC_CHANNEL_LIFETIME_MS    (600 * 1000)
 #define ALLOC_KEY_SIZE               16 /* MD5 long-term key (RFC 8489 section 9.2.2) */
+#define ALLOC_KEY_TAG_SIZE           16 /* AUTH_TAG_SIZE */
 
 /* The 5-tuple (RFC 8656 section 2): client, server, transport. */
 struct alloc_tuple {
@@ -61,8 +62,11 @@ struct alloc {
 	LIST_ENTRY(alloc) entry;
 	struct alloc_tuple tuple;
 	struct alloc_user *user;
-	uint8_t key[ALLOC_KEY_SIZE]; /* signs responses; wiped on free */
-	uint8_t tid[12];             /* of the Allocate request */
+	uint8_t key[ALLOC_KEY_SIZE]; /* it was made with; wiped on free */
+	/* Where key came from (struct auth_known), for the requests on the
+	 * allocation; all zero when key is not to be offered again. */
+	uint8_t key_tag[ALLOC_KEY_TAG_SIZE];
+	uint8_t tid[12];  /* of the Allocate request */
 	uint8_t token[8]; /* RESERVATION-TOKEN given with it, if has_token */
 	bool has_token;
 	uint64_t created_ms;

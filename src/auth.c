@@ -45,6 +45,7 @@
 
 /* Domain separation: the nonce key signs nothing else, but say so. */
 static const char nonce_label[] = "turnpike nonce 1";
+static const char tag_label[] = "turnpike auth tag 1";
 
 static const char base64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -83,6 +84,7 @@ struct auth {
 	size_t nsecrets;
 	uint32_t rest_max_ttl;
 	uint32_t nonce_ttl;
+	uint8_t tag[AUTH_TAG_SIZE]; /* of the realm and secrets: auth_known */
 };
 
 static void
@@ -134,28 +136,29 @@ name_hash(const uint8_t *p, size_t len)
 }
 
 int
-auth_long_term_key(const void *username, size_t username_len, const void *realm,
-		   size_t realm_len, const void *password, size_t password_len,
+auth_long_term_key(struct stun_crypto *crypto, const void *username,
+		   size_t username_len, const void *realm, size_t realm_len,
+		   const void *password, size_t password_len,
 		   uint8_t key[AUTH_KEY_SIZE])
 {
-	EVP_MD_CTX *ctx;
-	unsigned int len = 0;
-	int ok;
-
 	/* RFC 8489 section 9.2.2: key = MD5(username ":" OpaqueString(realm)
 	 * ":" OpaqueString(password)), hashed piecewise so that no copy of
 	 * the password is left to wipe. */
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) &&
-	     EVP_DigestUpdate(ctx, username, username_len) &&
-	     EVP_DigestUpdate(ctx, ":", 1) &&
-	     EVP_DigestUpdate(ctx, realm, realm_len) &&
-	     EVP_DigestUpdate(ctx, ":", 1) &&
-	     EVP_DigestUpdate(ctx, password, password_len) &&
-	     EVP_DigestFinal_ex(ctx, key, &len) && len == AUTH_KEY_SIZE;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : -1;
+	const struct stun_chunk in[5] = {
+		{ username, username_len }, { ":", 1 },
+		{ realm, realm_len },       { ":", 1 },
+		{ password, password_len },
+	};
+	uint8_t md[STUN_DIGEST_MAX];
+	int rc;
+
+	rc = stun_digest(crypto, STUN_DIGEST_MD5, in, 5, md) == AUTH_KEY_SIZE
+		     ? 0
+		     : -1;
+	if (rc == 0)
+		memcpy(key, md, AUTH_KEY_SIZE);
+	OPENSSL_cleanse(md, sizeof(md));
+	return rc;
 }
 
 int
@@ -237,6 +240,40 @@ auth_free(struct auth *auth)
 	free(auth);
 }
 
+/*
+ * The tag of auth (struct auth_known): SHA-256 of the realm and the REST
+ * secrets, each after its length, truncated.  Two struct auth with the
+ * same tag derive the same REST keys.  0, or -1 if OpenSSL fails.
+ */
+static int
+auth_make_tag(struct auth *auth)
+{
+	struct stun_chunk in[1 + 2 * (1 + AUTH_MAX_SECRETS)];
+	uint8_t lens[1 + AUTH_MAX_SECRETS][4];
+	uint8_t md[STUN_DIGEST_MAX];
+	size_t i, n = 0;
+	int rc = -1;
+
+	in[n++] = (struct stun_chunk){ tag_label, sizeof(tag_label) };
+	for (i = 0; i <= auth->nsecrets; i++) {
+		const char *v = i == 0 ? auth->realm : auth->secrets[i - 1];
+		size_t len = strlen(v);
+
+		lens[i][0] = (uint8_t)(len >> 24);
+		lens[i][1] = (uint8_t)(len >> 16);
+		lens[i][2] = (uint8_t)(len >> 8);
+		lens[i][3] = (uint8_t)len;
+		in[n++] = (struct stun_chunk){ lens[i], 4 };
+		in[n++] = (struct stun_chunk){ v, len };
+	}
+	if (stun_digest(NULL, STUN_DIGEST_SHA256, in, n, md) == SHA256_SIZE) {
+		memcpy(auth->tag, md, AUTH_TAG_SIZE);
+		rc = 0;
+	}
+	OPENSSL_cleanse(md, sizeof(md));
+	return rc;
+}
+
 /* Fill the users table of auth from params; returns 0 or -1 with err. */
 static int
 users_build(struct auth *auth, const struct auth_params *params, char *err,
@@ -294,7 +331,7 @@ users_build(struct auth *auth, const struct auth_params *params, char *err,
 					 def->name, KEY_HEX_LEN);
 				return -1;
 			}
-		} else if (auth_long_term_key(def->name, len, auth->realm,
+		} else if (auth_long_term_key(NULL, def->name, len, auth->realm,
 					      auth->realm_len, def->secret,
 					      strlen(def->secret),
 					      u->key) == -1) {
@@ -359,6 +396,10 @@ auth_new(const struct auth_params *params, char *err, size_t errlen)
 	}
 	if (users_build(auth, params, err, errlen) == -1)
 		goto fail;
+	if (auth_make_tag(auth) == -1) {
+		snprintf(err, errlen, "SHA-256 failed");
+		goto fail;
+	}
 	return auth;
 fail:
 	auth_free(auth);
@@ -366,24 +407,19 @@ fail:
 }
 
 int
-auth_rest_password(const char *secret, const void *username,
-		   size_t username_len, char out[AUTH_REST_PASSWORD_LEN + 1])
+auth_rest_password(struct stun_crypto *crypto, const char *secret,
+		   const void *username, size_t username_len,
+		   char out[AUTH_REST_PASSWORD_LEN + 1])
 {
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	size_t secret_len = strlen(secret);
-	int n;
+	const struct stun_chunk in = { username, username_len };
+	uint8_t mac[STUN_DIGEST_MAX];
+	int n = -1;
 
 	/* draft-uberti-behave-turn-rest-00 section 2.2: password =
 	 * base64(HMAC(secret key, username)), SHA-1 as coturn uses it. */
-	if (secret_len > INT_MAX ||
-	    HMAC(EVP_sha1(), secret, (int)secret_len, username, username_len,
-		 mac, &maclen) == NULL ||
-	    maclen != SHA1_SIZE) {
-		OPENSSL_cleanse(mac, sizeof(mac));
-		return -1;
-	}
-	n = EVP_EncodeBlock((unsigned char *)out, mac, SHA1_SIZE);
+	if (stun_hmac(crypto, STUN_DIGEST_SHA1, secret, strlen(secret), &in, 1,
+		      mac) == SHA1_SIZE)
+		n = EVP_EncodeBlock((unsigned char *)out, mac, SHA1_SIZE);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return n == AUTH_REST_PASSWORD_LEN ? 0 : -1;
 }
@@ -404,7 +440,7 @@ auth_rest_mint(const char *secret, const char *suffix, int64_t expiry,
 		n = snprintf(username, usercap, "%" PRId64, expiry);
 	if (n < 0 || (size_t)n >= usercap || n > AUTH_USERNAME_MAX)
 		return -1;
-	return auth_rest_password(secret, username, (size_t)n, password);
+	return auth_rest_password(NULL, secret, username, (size_t)n, password);
 }
 
 /*
@@ -433,18 +469,17 @@ rest_expiry(const uint8_t *name, size_t len, int64_t *expiry)
 	return AUTH_REASON_NONE;
 }
 
-enum auth_reason
-auth_rest_keys(const struct auth *auth, const void *username,
-	       size_t username_len, int64_t now, uint8_t keys[][AUTH_KEY_SIZE],
-	       size_t *nkeys, int64_t *expiry)
+/*
+ * Whether username is a REST username good at now: AUTH_REASON_NONE with
+ * its expiry in *expiry, or why not (see auth_rest_keys()).
+ */
+static enum auth_reason
+rest_window(const struct auth *auth, const void *username, size_t username_len,
+	    int64_t now, int64_t *expiry)
 {
-	char password[AUTH_REST_PASSWORD_LEN + 1];
 	enum auth_reason reason;
 	int64_t when = 0;
-	size_t i;
 
-	*nkeys = 0;
-	*expiry = 0;
 	if (auth->nsecrets == 0)
 		return AUTH_REASON_UNKNOWN_USER;
 	if (username_len == 0 || username_len > AUTH_USERNAME_MAX)
@@ -458,12 +493,31 @@ auth_rest_keys(const struct auth *auth, const void *username,
 	 * negative now. */
 	if ((uint64_t)when - (uint64_t)now > auth->rest_max_ttl)
 		return AUTH_REASON_REST_FUTURE;
+	*expiry = when;
+	return AUTH_REASON_NONE;
+}
 
+/* auth_rest_keys() with the digests of crypto (NULL: fetched per call). */
+static enum auth_reason
+rest_keys(const struct auth *auth, struct stun_crypto *crypto,
+	  const void *username, size_t username_len, int64_t now,
+	  uint8_t keys[][AUTH_KEY_SIZE], size_t *nkeys, int64_t *expiry)
+{
+	char password[AUTH_REST_PASSWORD_LEN + 1];
+	enum auth_reason reason;
+	int64_t when = 0;
+	size_t i;
+
+	*nkeys = 0;
+	*expiry = 0;
+	if ((reason = rest_window(auth, username, username_len, now, &when)) !=
+	    AUTH_REASON_NONE)
+		return reason;
 	for (i = 0; i < auth->nsecrets; i++) {
-		if (auth_rest_password(auth->secrets[i], username, username_len,
-				       password) == -1 ||
-		    auth_long_term_key(username, username_len, auth->realm,
-				       auth->realm_len, password,
+		if (auth_rest_password(crypto, auth->secrets[i], username,
+				       username_len, password) == -1 ||
+		    auth_long_term_key(crypto, username, username_len,
+				       auth->realm, auth->realm_len, password,
 				       AUTH_REST_PASSWORD_LEN, keys[i]) == -1) {
 			OPENSSL_cleanse(password, sizeof(password));
 			OPENSSL_cleanse(keys, i * AUTH_KEY_SIZE);
@@ -474,6 +528,15 @@ auth_rest_keys(const struct auth *auth, const void *username,
 	*nkeys = auth->nsecrets;
 	*expiry = when;
 	return AUTH_REASON_NONE;
+}
+
+enum auth_reason
+auth_rest_keys(const struct auth *auth, const void *username,
+	       size_t username_len, int64_t now, uint8_t keys[][AUTH_KEY_SIZE],
+	       size_t *nkeys, int64_t *expiry)
+{
+	return rest_keys(auth, NULL, username, username_len, now, keys, nkeys,
+			 expiry);
 }
 
 /* The client's IP address as 16 bytes, IPv4 mapped; 0 or -1. */
@@ -503,20 +566,21 @@ client_ip(const struct sockaddr *sa, uint8_t ip[16])
 /* HMAC-SHA256(key, label || expiry || ip), its first NONCE_MAC_SIZE bytes
  * into mac; 0 or -1. */
 static int
-nonce_mac(const uint8_t key[AUTH_NONCE_KEY_SIZE], const uint8_t ip[16],
-	  uint64_t expiry, uint8_t mac[NONCE_MAC_SIZE])
+nonce_mac(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
+	  const uint8_t ip[16], uint64_t expiry, uint8_t mac[NONCE_MAC_SIZE])
 {
-	uint8_t input[sizeof(nonce_label) + 8 + 16];
-	uint8_t full[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
+	uint8_t when[8];
+	const struct stun_chunk in[3] = {
+		{ nonce_label, sizeof(nonce_label) },
+		{ when, sizeof(when) },
+		{ ip, 16 },
+	};
+	uint8_t full[STUN_DIGEST_MAX];
 	int rc = -1;
 
-	memcpy(input, nonce_label, sizeof(nonce_label));
-	put64(input + sizeof(nonce_label), expiry);
-	memcpy(input + sizeof(nonce_label) + 8, ip, 16);
-	if (HMAC(EVP_sha256(), key, AUTH_NONCE_KEY_SIZE, input, sizeof(input),
-		 full, &len) != NULL &&
-	    len == SHA256_SIZE) {
+	put64(when, expiry);
+	if (stun_hmac(crypto, STUN_DIGEST_SHA256, key, AUTH_NONCE_KEY_SIZE, in,
+		      3, full) == SHA256_SIZE) {
 		memcpy(mac, full, NONCE_MAC_SIZE);
 		rc = 0;
 	}
@@ -524,10 +588,11 @@ nonce_mac(const uint8_t key[AUTH_NONCE_KEY_SIZE], const uint8_t ip[16],
 	return rc;
 }
 
-int
-auth_nonce_make(const uint8_t key[AUTH_NONCE_KEY_SIZE],
-		const struct sockaddr *client, int64_t now, uint32_t ttl,
-		char *out, size_t outlen)
+/* auth_nonce_make() with the digests of crypto. */
+static int
+nonce_make(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
+	   const struct sockaddr *client, int64_t now, uint32_t ttl, char *out,
+	   size_t outlen)
 {
 	uint8_t raw[NONCE_RAW_SIZE], ip[16];
 	uint32_t v;
@@ -536,7 +601,7 @@ auth_nonce_make(const uint8_t key[AUTH_NONCE_KEY_SIZE],
 	if (now < 0 || outlen <= AUTH_NONCE_LEN || client_ip(client, ip) == -1)
 		return -1;
 	put64(raw, (uint64_t)now + ttl);
-	if (nonce_mac(key, ip, get64(raw), raw + 8) == -1)
+	if (nonce_mac(crypto, key, ip, get64(raw), raw + 8) == -1)
 		return -1;
 	/* base64url (RFC 4648 section 5), 3 bytes to 4 characters: none is
 	 * a quote or a backslash, as RFC 8489 section 14.10 wants of a
@@ -569,10 +634,11 @@ base64url_value(uint8_t c)
 	return -1;
 }
 
-enum auth_nonce_result
-auth_nonce_check(const uint8_t key[AUTH_NONCE_KEY_SIZE],
-		 const struct sockaddr *client, int64_t now, const void *nonce,
-		 size_t len)
+/* auth_nonce_check() with the digests of crypto. */
+static enum auth_nonce_result
+nonce_check(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
+	    const struct sockaddr *client, int64_t now, const void *nonce,
+	    size_t len)
 {
 	const uint8_t *s = nonce;
 	uint8_t raw[NONCE_RAW_SIZE], ip[16], mac[NONCE_MAC_SIZE];
@@ -595,7 +661,7 @@ auth_nonce_check(const uint8_t key[AUTH_NONCE_KEY_SIZE],
 		raw[o++] = (uint8_t)v;
 	}
 	expiry = get64(raw);
-	if (nonce_mac(key, ip, expiry, mac) == -1 ||
+	if (nonce_mac(crypto, key, ip, expiry, mac) == -1 ||
 	    CRYPTO_memcmp(mac, raw + 8, NONCE_MAC_SIZE) != 0)
 		return AUTH_NONCE_BAD;
 	/* Only we sign nonces, and never with an expiry past INT64_MAX. */
@@ -604,18 +670,34 @@ auth_nonce_check(const uint8_t key[AUTH_NONCE_KEY_SIZE],
 	return AUTH_NONCE_OK;
 }
 
+int
+auth_nonce_make(const uint8_t key[AUTH_NONCE_KEY_SIZE],
+		const struct sockaddr *client, int64_t now, uint32_t ttl,
+		char *out, size_t outlen)
+{
+	return nonce_make(NULL, key, client, now, ttl, out, outlen);
+}
+
+enum auth_nonce_result
+auth_nonce_check(const uint8_t key[AUTH_NONCE_KEY_SIZE],
+		 const struct sockaddr *client, int64_t now, const void *nonce,
+		 size_t len)
+{
+	return nonce_check(NULL, key, client, now, nonce, len);
+}
+
 /* Fill res for a refusal, with a fresh nonce when the answer carries one;
  * a nonce that cannot be made turns the answer into a 500. */
 static enum auth_status
-refuse(const struct auth *auth, const uint8_t nonce_key[AUTH_NONCE_KEY_SIZE],
-       const struct sockaddr *client, int64_t now, struct auth_result *res,
-       enum auth_status status, enum auth_reason reason)
+refuse(const struct auth *auth, const struct auth_request *rq,
+       struct auth_result *res, enum auth_status status,
+       enum auth_reason reason)
 {
 	res->status = status;
 	res->reason = reason;
 	if (status != AUTH_BAD_REQUEST && status != AUTH_SERVER_ERROR &&
-	    auth_nonce_make(nonce_key, client, now, auth->nonce_ttl, res->nonce,
-			    sizeof(res->nonce)) == -1) {
+	    nonce_make(rq->crypto, rq->nonce_key, rq->client, rq->now,
+		       auth->nonce_ttl, res->nonce, sizeof(res->nonce)) == -1) {
 		res->status = AUTH_SERVER_ERROR;
 		res->reason = AUTH_REASON_INTERNAL;
 	}
@@ -654,13 +736,33 @@ auth_username_clean(const uint8_t *name, size_t len)
 	return true;
 }
 
+/*
+ * Whether rq->known holds a key good for the request from name[0..len):
+ * accepted by a struct auth with the realm and secrets of this one, for
+ * this username, still inside its REST window, and matching the request's
+ * integrity.  Fills *expiry when it does.
+ */
+static bool
+known_key_fits(const struct auth *auth, const struct auth_request *rq,
+	       bool sha256, const uint8_t *name, size_t len, int64_t *expiry)
+{
+	const struct auth_known *k = rq->known;
+
+	if (k == NULL || k->username == NULL ||
+	    CRYPTO_memcmp(k->tag, auth->tag, AUTH_TAG_SIZE) != 0 ||
+	    strlen(k->username) != len || memcmp(k->username, name, len) != 0 ||
+	    rest_window(auth, name, len, rq->now, expiry) != AUTH_REASON_NONE)
+		return false;
+	return stun_check_integrity_with(rq->crypto, rq->msg, sha256, k->key,
+					 AUTH_KEY_SIZE);
+}
+
 enum auth_status
-auth_check(const struct auth *auth,
-	   const uint8_t nonce_key[AUTH_NONCE_KEY_SIZE],
-	   const struct stun_msg *req, const struct sockaddr *client,
-	   int64_t now, struct auth_result *res)
+auth_check(const struct auth *auth, const struct auth_request *rq,
+	   struct auth_result *res)
 {
 	uint8_t keys[1 + AUTH_MAX_SECRETS][AUTH_KEY_SIZE];
+	const struct stun_msg *req = rq->msg;
 	const struct stun_attr *username, *realm, *nonce;
 	const uint8_t *name, *static_key;
 	enum auth_reason reason = AUTH_REASON_NONE;
@@ -676,7 +778,7 @@ auth_check(const struct auth *auth,
 	 * server MUST generate an error response with an error code of 401
 	 * (Unauthenticated)", with REALM and NONCE. */
 	if (req->integrity < 0 && req->integrity_sha256 < 0)
-		return refuse(auth, nonce_key, client, now, res, AUTH_CHALLENGE,
+		return refuse(auth, rq, res, AUTH_CHALLENGE,
 			      AUTH_REASON_NO_CREDENTIALS);
 
 	/* "If the message contains a MESSAGE-INTEGRITY or a
@@ -689,8 +791,8 @@ auth_check(const struct auth *auth,
 	realm = stun_find(req, STUN_ATTR_REALM);
 	nonce = stun_find(req, STUN_ATTR_NONCE);
 	if (username == NULL || realm == NULL || nonce == NULL)
-		return refuse(auth, nonce_key, client, now, res,
-			      AUTH_BAD_REQUEST, AUTH_REASON_MISSING_ATTRIBUTE);
+		return refuse(auth, rq, res, AUTH_BAD_REQUEST,
+			      AUTH_REASON_MISSING_ATTRIBUTE);
 
 	/* "If the NONCE is no longer valid, the server MUST generate an
 	 * error response with an error code of 438 (Stale Nonce)."  We check
@@ -698,16 +800,16 @@ auth_check(const struct auth *auth,
 	 * the cheapest check, and junk stops there.  A nonce
 	 * we did not make for this client is no more valid than an old one:
 	 * a client back from a server restart gets a new one this way. */
-	switch (auth_nonce_check(nonce_key, client, now,
-				 stun_attr_value(req, nonce), nonce->len)) {
+	switch (nonce_check(rq->crypto, rq->nonce_key, rq->client, rq->now,
+			    stun_attr_value(req, nonce), nonce->len)) {
 	case AUTH_NONCE_OK:
 		break;
 	case AUTH_NONCE_STALE:
-		return refuse(auth, nonce_key, client, now, res,
-			      AUTH_STALE_NONCE, AUTH_REASON_STALE_NONCE);
+		return refuse(auth, rq, res, AUTH_STALE_NONCE,
+			      AUTH_REASON_STALE_NONCE);
 	case AUTH_NONCE_BAD:
-		return refuse(auth, nonce_key, client, now, res,
-			      AUTH_STALE_NONCE, AUTH_REASON_BAD_NONCE);
+		return refuse(auth, rq, res, AUTH_STALE_NONCE,
+			      AUTH_REASON_BAD_NONCE);
 	}
 
 	/* Another realm's credentials cannot be ours: 401 with our REALM,
@@ -715,8 +817,7 @@ auth_check(const struct auth *auth,
 	if (realm->len != auth->realm_len ||
 	    memcmp(stun_attr_value(req, realm), auth->realm, auth->realm_len) !=
 		    0)
-		return refuse(auth, nonce_key, client, now, res,
-			      AUTH_WRONG_CREDENTIALS,
+		return refuse(auth, rq, res, AUTH_WRONG_CREDENTIALS,
 			      AUTH_REASON_REALM_MISMATCH);
 
 	/* "If the value of the USERNAME or USERHASH attribute is not valid,
@@ -725,13 +826,29 @@ auth_check(const struct auth *auth,
 	name = stun_attr_value(req, username);
 	if (username->len == 0 || username->len > AUTH_USERNAME_MAX ||
 	    !auth_username_clean(name, username->len))
-		return refuse(auth, nonce_key, client, now, res,
-			      AUTH_WRONG_CREDENTIALS, AUTH_REASON_BAD_USERNAME);
+		return refuse(auth, rq, res, AUTH_WRONG_CREDENTIALS,
+			      AUTH_REASON_BAD_USERNAME);
+
+	/* RFC 8489 section 9.2.4: MESSAGE-INTEGRITY-SHA256 is checked when
+	 * present, MESSAGE-INTEGRITY otherwise, and a mismatch "MUST use an
+	 * error code of 401 (Unauthenticated)".  Without PASSWORD-ALGORITHM
+	 * (which needs the nonce cookie) both use the MD5 key of section
+	 * 9.2.2. */
+	sha256 = req->integrity_sha256 >= 0;
+
+	/* A REST key this allocation was made with, when it still fits,
+	 * spares deriving every candidate key again. */
+	if (known_key_fits(auth, rq, sha256, name, username->len, &expiry)) {
+		memcpy(res->key, rq->known->key, AUTH_KEY_SIZE);
+		res->rest = true;
+		goto accepted;
+	}
+
 	if ((static_key = auth_find_user(auth, name, username->len)) != NULL)
 		memcpy(keys[nkeys++], static_key, AUTH_KEY_SIZE);
 	if (auth->nsecrets > 0) {
-		reason = auth_rest_keys(auth, name, username->len, now,
-					&keys[nkeys], &nrest, &expiry);
+		reason = rest_keys(auth, rq->crypto, name, username->len,
+				   rq->now, &keys[nkeys], &nrest, &expiry);
 		nkeys += nrest;
 	}
 	if (nkeys == 0) {
@@ -744,21 +861,13 @@ auth_check(const struct auth *auth,
 		if (auth->nsecrets == 0 ||
 		    (reason == AUTH_REASON_REST_MALFORMED && auth->nusers > 0))
 			reason = AUTH_REASON_UNKNOWN_USER;
-		return refuse(auth, nonce_key, client, now, res, status,
-			      reason);
+		return refuse(auth, rq, res, status, reason);
 	}
 
-	/* RFC 8489 section 9.2.4: MESSAGE-INTEGRITY-SHA256 is checked when
-	 * present, MESSAGE-INTEGRITY otherwise, and a mismatch "MUST use an
-	 * error code of 401 (Unauthenticated)".  Without PASSWORD-ALGORITHM
-	 * (which needs the nonce cookie) both use the MD5 key of section
-	 * 9.2.2. */
-	sha256 = req->integrity_sha256 >= 0;
 	ok = false;
 	for (i = 0; i < nkeys && !ok; i++) {
-		ok = sha256 ? stun_check_integrity_sha256(req, keys[i],
-							  AUTH_KEY_SIZE)
-			    : stun_check_integrity(req, keys[i], AUTH_KEY_SIZE);
+		ok = stun_check_integrity_with(rq->crypto, req, sha256, keys[i],
+					       AUTH_KEY_SIZE);
 		if (ok) {
 			memcpy(res->key, keys[i], AUTH_KEY_SIZE);
 			res->rest = static_key == NULL || i > 0;
@@ -766,15 +875,17 @@ auth_check(const struct auth *auth,
 	}
 	OPENSSL_cleanse(keys, sizeof(keys));
 	if (!ok)
-		return refuse(auth, nonce_key, client, now, res,
-			      AUTH_WRONG_CREDENTIALS,
+		return refuse(auth, rq, res, AUTH_WRONG_CREDENTIALS,
 			      AUTH_REASON_BAD_INTEGRITY);
 
+accepted:
 	res->status = AUTH_OK;
 	res->reason = AUTH_REASON_NONE;
 	res->error_code = 0;
 	res->sha256 = sha256;
 	res->rest_expiry = res->rest ? expiry : 0;
+	if (res->rest)
+		memcpy(res->tag, auth->tag, AUTH_TAG_SIZE);
 	res->username = name;
 	res->username_len = username->len;
 	return AUTH_OK;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct stun_crypto;
 struct stun_msg;
 
 #define AUTH_KEY_SIZE             16    /* MD5, RFC 8489 section 9.2.2 */
@@ -32,6 +33,7 @@ struct stun_msg;
 #define AUTH_REST_PASSWORD_LEN    28    /* base64 of HMAC-SHA1, without NUL */
 #define AUTH_REST_MAX_TTL_DEFAULT 86400 /* seconds */
 #define AUTH_NONCE_TTL_DEFAULT    600   /* seconds, as coturn's stale-nonce */
+#define AUTH_TAG_SIZE             16    /* struct auth_known */
 
 /*
  * What auth_check() decided, and the error code to answer with.  Every
@@ -100,9 +102,40 @@ struct auth_result {
 				     * MESSAGE-INTEGRITY-SHA256 */
 	bool rest;                  /* AUTH_OK: a TURN REST user */
 	int64_t rest_expiry;        /* AUTH_OK and rest: its expiry */
+	uint8_t tag[AUTH_TAG_SIZE]; /* AUTH_OK and rest: for auth_known;
+				     * zero otherwise */
 	const uint8_t *username;    /* AUTH_OK: the USERNAME value */
 	size_t username_len;
 	char nonce[AUTH_NONCE_LEN + 1]; /* 401 and 438: a fresh NONCE */
+};
+
+/*
+ * A REST key auth_check() accepted before, kept by the allocation that
+ * request made and offered back with each later request on it.  When the
+ * request's USERNAME is this username, this key is tried first, which
+ * spares deriving the candidate keys again (an HMAC-SHA1 and an MD5 per
+ * secret).  tag is the auth_result's: it names the realm and REST secrets
+ * of the struct auth that accepted the key, so a struct auth with others
+ * (a reload that removed or replaced a secret) ignores the key.  The REST
+ * expiry in the username and the request's integrity are checked each
+ * time; a key that does not fit is ignored and the full check runs, so the
+ * answer is the one auth_check() would give without it.
+ */
+struct auth_known {
+	const char *username; /* NUL-terminated */
+	const uint8_t *key;   /* AUTH_KEY_SIZE bytes */
+	const uint8_t *tag;   /* AUTH_TAG_SIZE bytes */
+};
+
+/* What auth_check() is asked to decide, and with what. */
+struct auth_request {
+	const struct stun_msg *msg;
+	const struct sockaddr *client;
+	int64_t now; /* unix seconds: the nonce and REST clock */
+	/* The server's nonce key, made at start and kept across reloads. */
+	const uint8_t *nonce_key;       /* AUTH_NONCE_KEY_SIZE bytes */
+	struct stun_crypto *crypto;     /* NULL: digests fetched per call */
+	const struct auth_known *known; /* NULL when none */
 };
 
 /* auth.c */
@@ -112,8 +145,8 @@ struct auth_result {
  * algorithm: MD5(username ":" realm ":" password), 16 bytes, into key.
  * Returns 0, or -1 if OpenSSL fails (MD5 is absent in FIPS mode).
  */
-int auth_long_term_key(const void *username, size_t username_len,
-		       const void *realm, size_t realm_len,
+int auth_long_term_key(struct stun_crypto *crypto, const void *username,
+		       size_t username_len, const void *realm, size_t realm_len,
 		       const void *password, size_t password_len,
 		       uint8_t key[AUTH_KEY_SIZE]);
 
@@ -152,10 +185,11 @@ const uint8_t *auth_find_user(const struct auth *auth, const void *name,
 /*
  * The TURN REST password of username: base64(HMAC-SHA1(secret, username)),
  * standard alphabet with padding, written NUL-terminated to
- * out[AUTH_REST_PASSWORD_LEN + 1].  Returns 0, or -1 if OpenSSL fails.
+ * out[AUTH_REST_PASSWORD_LEN + 1].  crypto may be NULL, here and in
+ * auth_long_term_key().  Returns 0, or -1 if OpenSSL fails.
  */
-int auth_rest_password(const char *secret, const void *username,
-		       size_t username_len,
+int auth_rest_password(struct stun_crypto *crypto, const char *secret,
+		       const void *username, size_t username_len,
 		       char out[AUTH_REST_PASSWORD_LEN + 1]);
 
 /*
@@ -213,23 +247,20 @@ enum auth_nonce_result auth_nonce_check(const uint8_t key[AUTH_NONCE_KEY_SIZE],
 					size_t len);
 
 /*
- * The long-term credential check of RFC 8489 section 9.2.4 for a parsed
- * request from client, received at now (unix seconds: it is both the
- * nonce clock and the REST clock).  nonce_key is the server's nonce key,
- * made at start and kept across reloads.  Fills res, including a fresh
- * nonce when the answer needs one, and returns res->status.  The order:
- * no integrity (challenge), missing USERNAME, REALM or NONCE (400), the
- * nonce (438), the realm, the username, the integrity itself (401).  It
- * reads USERNAME, REALM, NONCE and the integrity attributes from req,
- * nothing else, and does not care about the method.  A username that
- * is both a static user and a valid REST username is tried with every
- * candidate key.  Nothing is allocated but what OpenSSL does inside; the
- * caller wipes res->key when the response is sent (auth_result_wipe()).
+ * The long-term credential check of RFC 8489 section 9.2.4 for the parsed
+ * request rq->msg from rq->client.  Fills res, including a fresh nonce
+ * when the answer needs one, and returns res->status.  The order: no
+ * integrity (challenge), missing USERNAME, REALM or NONCE (400), the nonce
+ * (438), the realm, the username, the integrity itself (401).  It reads
+ * USERNAME, REALM, NONCE and the integrity attributes from the request,
+ * nothing else, and does not care about the method.  A username that is
+ * both a static user and a valid REST username is tried with every
+ * candidate key, after rq->known's key.  Nothing is allocated but what
+ * OpenSSL does inside; the caller wipes res->key when the response is sent
+ * (auth_result_wipe()).
  */
 enum auth_status auth_check(const struct auth *auth,
-			    const uint8_t nonce_key[AUTH_NONCE_KEY_SIZE],
-			    const struct stun_msg *req,
-			    const struct sockaddr *client, int64_t now,
+			    const struct auth_request *rq,
 			    struct auth_result *res);
 
 /* Wipe the key in res. */

@@ -47,6 +47,7 @@
 #define RELAY_RESERVATION_MS   30000
 #define RELAY_MAX_RESERVATIONS 1024
 #define RELAY_BIND_TRIES       64
+#define RELAY_RANDOM_BATCH     64 /* port_random, values per RAND_bytes() */
 
 struct relay_set;
 
@@ -85,6 +86,11 @@ struct relay_set {
 	struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
 	unsigned int nreservations;
 	uint64_t tid_state; /* xorshift for Data indication transaction ids */
+	/* Random numbers for the first port to try, drawn from RAND_bytes()
+	 * RELAY_RANDOM_BATCH at a time: one call costs about what the rest
+	 * of picking a port does. */
+	uint32_t port_random[RELAY_RANDOM_BATCH];
+	unsigned int nport_random;
 	/* Relay sockets by port, per family: a peer address that is one of
 	 * ours is reached in memory, not through the kernel. */
 	struct relay_sock **by_port[2];
@@ -169,13 +175,17 @@ relay_unbind(struct relay_set *set, int fi, int fd, unsigned int port)
 	close(fd);
 }
 
+/* A random number below n for the port search, from the batch. */
 static unsigned int
-relay_random(unsigned int n)
+relay_random(struct relay_set *set, unsigned int n)
 {
-	uint32_t r = 0;
-
-	(void)RAND_bytes((unsigned char *)&r, sizeof(r));
-	return r % n;
+	if (set->nport_random == 0) {
+		if (RAND_bytes((unsigned char *)set->port_random,
+			       sizeof(set->port_random)) != 1)
+			memset(set->port_random, 0, sizeof(set->port_random));
+		set->nport_random = RELAY_RANDOM_BATCH;
+	}
+	return set->port_random[--set->nport_random] % n;
 }
 
 /*
@@ -190,7 +200,7 @@ relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
 	   unsigned int *port)
 {
 	unsigned int span = set->port_max - set->port_min + 1;
-	unsigned int start = relay_random(span), tries = 0;
+	unsigned int start = relay_random(set, span), tries = 0;
 
 	for (unsigned int i = 0; i < span && tries < RELAY_BIND_TRIES; i++) {
 		unsigned int p = set->port_min + (start + i) % span;

@@ -88,6 +88,9 @@ static const uint16_t server_known_attrs[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+_Static_assert(ALLOC_KEY_TAG_SIZE == AUTH_TAG_SIZE, "alloc.key_tag");
+_Static_assert(SERVER_NONCE_KEY_SIZE == AUTH_NONCE_KEY_SIZE, "nonce_key");
+
 static const struct server_method *
 server_method_find(uint16_t method)
 {
@@ -159,8 +162,10 @@ server_error(struct server *srv, const struct stun_msg *req,
  * had one (RFC 8489 sections 7.3, 9.2.4, 14.7).
  */
 static size_t
-server_finish(const struct server_req *r, struct stun_builder *b, bool sign)
+server_finish(struct server *srv, const struct server_req *r,
+	      struct stun_builder *b, bool sign)
 {
+	b->crypto = srv->crypto;
 	if (sign && r->sha256)
 		stun_add_integrity_sha256(b, r->key, sizeof(r->key));
 	else if (sign)
@@ -173,20 +178,35 @@ server_finish(const struct server_req *r, struct stun_builder *b, bool sign)
 /*
  * Long-term authentication of r (RFC 8489 section 9.2.4).  Returns 0 when
  * r is authenticated, or the error to answer with, REALM and NONCE
- * already in b; or -1 to drop (rate limited).
+ * already in b; or -1 to drop (rate limited).  The key r->alloc was made
+ * with, if any, is offered to auth_check() first (struct auth_known).
  */
 static int
 server_authenticate(struct server *srv, struct server_req *r,
 		    struct stun_builder *b)
 {
 	struct auth_result res;
+	struct auth_known known;
+	struct auth_request rq = {
+		.msg = r->msg,
+		.client = r->m->peer,
+		.now = r->m->now_unix,
+		.nonce_key = srv->nonce_key,
+		.crypto = srv->crypto,
+	};
 
-	auth_check(srv->auth, srv->nonce_key, r->msg, r->m->peer,
-		   r->m->now_unix, &res);
+	if (r->alloc != NULL) {
+		known.username = alloc_username(r->alloc);
+		known.key = r->alloc->key;
+		known.tag = r->alloc->key_tag;
+		rq.known = &known;
+	}
+	auth_check(srv->auth, &rq, &res);
 	if (res.status == AUTH_OK) {
 		r->authenticated = true;
 		r->sha256 = res.sha256;
 		memcpy(r->key, res.key, sizeof(r->key));
+		memcpy(r->key_tag, res.tag, sizeof(r->key_tag));
 		memcpy(r->username, res.username, res.username_len);
 		r->username[res.username_len] = '\0';
 		auth_result_wipe(&res);
@@ -239,7 +259,7 @@ server_handle_request(struct server *srv, const struct server_msg *m,
 	if (method == NULL ||
 	    ((method->flags & SERVER_TURN) && srv->allocs == NULL)) {
 		server_error(srv, req, &b, STUN_ERR_BAD_REQUEST);
-		return server_finish(&r, &b, false);
+		return server_finish(srv, &r, &b, false);
 	}
 
 	if (method->flags & SERVER_TURN) {
@@ -253,12 +273,15 @@ server_handle_request(struct server *srv, const struct server_msg *m,
 			return len;
 		}
 	}
+	r.alloc = method->flags & SERVER_ALLOC
+			  ? alloc_find(srv->allocs, &r.tuple)
+			  : NULL;
 	if (method->flags & SERVER_AUTH) {
 		rc = server_authenticate(srv, &r, &b);
 		if (rc == -1)
 			return 0;
 		if (rc > 0)
-			return server_finish(&r, &b, false);
+			return server_finish(srv, &r, &b, false);
 	}
 	/* RFC 5389 section 7.3, RFC 8489 section 6.3.1: after the
 	 * authentication checks, unknown comprehension-required attributes
@@ -267,10 +290,9 @@ server_handle_request(struct server *srv, const struct server_msg *m,
 	if ((nunknown = server_unknown_attrs(req, unknown)) > 0) {
 		server_error(srv, req, &b, STUN_ERR_UNKNOWN_ATTRIBUTE);
 		stun_add_unknown(&b, unknown, nunknown);
-		return server_finish(&r, &b, r.authenticated);
+		return server_finish(srv, &r, &b, r.authenticated);
 	}
 	if (method->flags & SERVER_ALLOC) {
-		r.alloc = alloc_find(srv->allocs, &r.tuple);
 		/* RFC 8656 section 7.3 (and 9.2, 11.2): no allocation on this
 		 * 5-tuple is 437; RFC 8656 section 5: a request from another
 		 * user than the allocation's is 441. */
@@ -287,7 +309,7 @@ server_handle_request(struct server *srv, const struct server_msg *m,
 		return 0;
 	if (rc > 0)
 		server_error(srv, req, &b, rc);
-	len = server_finish(&r, &b, r.authenticated);
+	len = server_finish(srv, &r, &b, r.authenticated);
 	if (r.authenticated && len > 0)
 		txcache_put(srv->answers, &r.tuple.client, r.tuple.transport,
 			    req->tid, m->now_ms, out, len);

@@ -26,6 +26,7 @@
 
 struct auth;
 struct conf;
+struct stun_crypto;
 struct peer_policy;
 struct ratelimit;
 struct txcache;
@@ -81,7 +82,7 @@ struct server_relay_ops {
 /*
  * The core's state.  main.c owns it and everything it points to; reload
  * replaces conf, auth and peers whole.  The TURN members are NULL when
- * turn.enable is false.
+ * turn.enable is false.  crypto may be NULL (digests fetched per call).
  */
 struct server {
 	const struct conf *conf;
@@ -91,6 +92,7 @@ struct server {
 	struct peer_policy *peers;
 	struct ratelimit *unauth;
 	struct txcache *answers;
+	struct stun_crypto *crypto;
 	uint8_t nonce_key[SERVER_NONCE_KEY_SIZE];
 	const struct server_relay_ops *relay;
 	void *relay_ctx;
@@ -107,6 +109,7 @@ struct server_req {
 	bool sha256;
 	char username[514];
 	uint8_t key[ALLOC_KEY_SIZE];
+	uint8_t key_tag[ALLOC_KEY_TAG_SIZE]; /* auth_result.tag */
 	/* The allocation of the 5-tuple, for methods that need one. */
 	struct alloc *alloc;
 };

@@ -5,15 +5,17 @@
  * It parses a message that is already in memory into a struct stun_msg that
  * points into the caller's buffer, decodes the attribute values turnpike
  * needs, checks MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT,
- * and builds messages into a caller's buffer.  It is pure: no socket, no
- * clock, no global state but constant tables, no heap memory of its own and
- * no logging.  Every length that comes off the wire is checked against the
+ * and builds messages into a caller's buffer; it also holds the HMAC and
+ * the fetched digests (struct stun_crypto) those checks and auth.c share.
+ * It is pure: no socket, no clock, no global state but constant tables, no
+ * heap memory of its own but a struct stun_crypto, and no logging.  Every length that comes off the wire is checked against the
  * buffer before it is used.  What a server does with a message (which
  * attributes it requires, which key it uses, what it answers) is not here.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -161,75 +163,171 @@ crc32_ieee(const uint8_t *p, size_t len)
 	return crc ^ 0xFFFFFFFFu;
 }
 
-/*
- * HMAC (RFC 2104) of header[0..20) || body[0..bodylen) with the digest md,
- * written to out (EVP_MD_get_size(md) bytes).  Returns false only when
- * OpenSSL fails.
- *
- * Why not OpenSSL's own HMAC: HMAC_CTX is deprecated in OpenSSL 3; EVP_MAC
- * needs a fetch per call, or a global to cache it; and the one-shot HMAC()
- * takes one contiguous buffer, so checking MESSAGE-INTEGRITY with it would
- * mean copying the message to patch its length field (RFC 8489 section
- * 14.5).  HMAC on top of EVP_MD_CTX is a few lines, not deprecated, and
- * incremental, so the patched header is a 20-byte copy on the caller's stack
- * and the body is hashed in place.  The one EVP_MD_CTX is OpenSSL's and is
- * freed before returning.
- */
-static bool
-hmac_digest(const EVP_MD *md, const uint8_t *key, size_t keylen,
-	    const uint8_t header[STUN_HEADER_SIZE], const uint8_t *body,
-	    size_t bodylen, uint8_t out[EVP_MAX_MD_SIZE])
-{
+struct stun_crypto {
+	EVP_MD *md[STUN_NDIGESTS]; /* NULL where the provider has none */
 	EVP_MD_CTX *ctx;
+};
+
+static const char *const stun_digest_names[STUN_NDIGESTS] = {
+	[STUN_DIGEST_MD5] = "MD5",
+	[STUN_DIGEST_SHA1] = "SHA1",
+	[STUN_DIGEST_SHA256] = "SHA256",
+};
+
+struct stun_crypto *
+stun_crypto_new(void)
+{
+	struct stun_crypto *crypto;
+
+	if ((crypto = calloc(1, sizeof(*crypto))) == NULL)
+		return NULL;
+	if ((crypto->ctx = EVP_MD_CTX_new()) == NULL) {
+		free(crypto);
+		return NULL;
+	}
+	for (int d = 0; d < STUN_NDIGESTS; d++)
+		crypto->md[d] = EVP_MD_fetch(NULL, stun_digest_names[d], NULL);
+	return crypto;
+}
+
+void
+stun_crypto_free(struct stun_crypto *crypto)
+{
+	if (crypto == NULL)
+		return;
+	for (int d = 0; d < STUN_NDIGESTS; d++)
+		EVP_MD_free(crypto->md[d]);
+	EVP_MD_CTX_free(crypto->ctx);
+	free(crypto);
+}
+
+/* The digest d: crypto's, or OpenSSL's implicitly fetched one. */
+static const EVP_MD *
+crypto_md(const struct stun_crypto *crypto, enum stun_digest d)
+{
+	if (crypto != NULL && crypto->md[d] != NULL)
+		return crypto->md[d];
+	switch (d) {
+	case STUN_DIGEST_MD5:
+		return EVP_md5();
+	case STUN_DIGEST_SHA1:
+		return EVP_sha1();
+	default:
+		return EVP_sha256();
+	}
+}
+
+/* One hash of the concatenation of a prefix (may be NULL) and in[0..n). */
+static bool
+digest_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *prefix,
+	   size_t prefixlen, const struct stun_chunk *in, size_t n,
+	   uint8_t *out)
+{
+	if (!EVP_DigestInit_ex(ctx, md, NULL) ||
+	    (prefix != NULL && !EVP_DigestUpdate(ctx, prefix, prefixlen)))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!EVP_DigestUpdate(ctx, in[i].p, in[i].len))
+			return false;
+	return EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+}
+
+int
+stun_digest(struct stun_crypto *crypto, enum stun_digest d,
+	    const struct stun_chunk *in, size_t n, uint8_t out[STUN_DIGEST_MAX])
+{
+	const EVP_MD *md = crypto_md(crypto, d);
+	EVP_MD_CTX *ctx = crypto != NULL ? crypto->ctx : EVP_MD_CTX_new();
+	int size = EVP_MD_get_size(md);
+	bool ok;
+
+	if (ctx == NULL || size <= 0 || size > STUN_DIGEST_MAX)
+		ok = false;
+	else
+		ok = digest_run(ctx, md, NULL, 0, in, n, out);
+	if (crypto == NULL)
+		EVP_MD_CTX_free(ctx);
+	return ok ? size : -1;
+}
+
+/*
+ * HMAC (RFC 2104) built on EVP_MD_CTX.  Why not OpenSSL's own: HMAC_CTX is
+ * deprecated in OpenSSL 3; EVP_MAC and the one-shot HMAC() fetch the MAC and
+ * the digest per call; and HMAC() takes one contiguous buffer, so checking
+ * MESSAGE-INTEGRITY with it would mean copying the message to patch its
+ * length field (RFC 8489 section 14.5).  Here the input is a list of
+ * chunks: the patched header is a 20-byte copy on the caller's stack and
+ * the body is hashed in place.
+ */
+int
+stun_hmac(struct stun_crypto *crypto, enum stun_digest d, const void *key,
+	  size_t keylen, const struct stun_chunk *in, size_t n,
+	  uint8_t out[STUN_DIGEST_MAX])
+{
+	const EVP_MD *md = crypto_md(crypto, d);
+	EVP_MD_CTX *ctx = crypto != NULL ? crypto->ctx : EVP_MD_CTX_new();
 	uint8_t pad[HMAC_MAX_BLOCK];
-	uint8_t hashed_key[EVP_MAX_MD_SIZE];
-	uint8_t inner[EVP_MAX_MD_SIZE];
+	uint8_t hashed_key[STUN_DIGEST_MAX];
+	uint8_t inner[STUN_DIGEST_MAX];
+	struct stun_chunk chunk;
+	const uint8_t *k = key;
 	int block = EVP_MD_get_block_size(md);
 	int mdlen = EVP_MD_get_size(md);
-	bool ok = false;
+	int rc = -1;
 	size_t i;
 
-	if (block <= 0 || (size_t)block > sizeof(pad) || mdlen <= 0 ||
-	    (size_t)mdlen > sizeof(inner))
-		return false;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return false;
+	if (ctx == NULL || block <= 0 || (size_t)block > sizeof(pad) ||
+	    mdlen <= 0 || (size_t)mdlen > sizeof(inner))
+		goto done;
 
 	/* RFC 2104 section 2: a key longer than a block is hashed first. */
 	if (keylen > (size_t)block) {
-		if (!EVP_DigestInit_ex(ctx, md, NULL) ||
-		    !EVP_DigestUpdate(ctx, key, keylen) ||
-		    !EVP_DigestFinal_ex(ctx, hashed_key, NULL))
+		chunk.p = key;
+		chunk.len = keylen;
+		if (!digest_run(ctx, md, NULL, 0, &chunk, 1, hashed_key))
 			goto done;
-		key = hashed_key;
+		k = hashed_key;
 		keylen = (size_t)mdlen;
 	}
 
 	memset(pad, 0x36, (size_t)block);
 	for (i = 0; i < keylen; i++)
-		pad[i] ^= key[i];
-	if (!EVP_DigestInit_ex(ctx, md, NULL) ||
-	    !EVP_DigestUpdate(ctx, pad, (size_t)block) ||
-	    !EVP_DigestUpdate(ctx, header, STUN_HEADER_SIZE) ||
-	    !EVP_DigestUpdate(ctx, body, bodylen) ||
-	    !EVP_DigestFinal_ex(ctx, inner, NULL))
+		pad[i] ^= k[i];
+	if (!digest_run(ctx, md, pad, (size_t)block, in, n, inner))
 		goto done;
 
 	memset(pad, 0x5c, (size_t)block);
 	for (i = 0; i < keylen; i++)
-		pad[i] ^= key[i];
-	if (!EVP_DigestInit_ex(ctx, md, NULL) ||
-	    !EVP_DigestUpdate(ctx, pad, (size_t)block) ||
-	    !EVP_DigestUpdate(ctx, inner, (size_t)mdlen) ||
-	    !EVP_DigestFinal_ex(ctx, out, NULL))
+		pad[i] ^= k[i];
+	chunk.p = inner;
+	chunk.len = (size_t)mdlen;
+	if (!digest_run(ctx, md, pad, (size_t)block, &chunk, 1, out))
 		goto done;
-	ok = true;
+	rc = mdlen;
 done:
 	OPENSSL_cleanse(pad, sizeof(pad));
 	OPENSSL_cleanse(hashed_key, sizeof(hashed_key));
 	OPENSSL_cleanse(inner, sizeof(inner));
-	EVP_MD_CTX_free(ctx);
-	return ok;
+	if (crypto == NULL)
+		EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * The HMAC with d of header[0..20) || body[0..bodylen), as the integrity
+ * attributes have it; false when OpenSSL fails.
+ */
+static bool
+hmac_message(struct stun_crypto *crypto, enum stun_digest d, const uint8_t *key,
+	     size_t keylen, const uint8_t header[STUN_HEADER_SIZE],
+	     const uint8_t *body, size_t bodylen, uint8_t out[STUN_DIGEST_MAX])
+{
+	const struct stun_chunk in[2] = {
+		{ header, STUN_HEADER_SIZE },
+		{ body, bodylen },
+	};
+
+	return stun_hmac(crypto, d, key, keylen, in, 2, out) > 0;
 }
 
 /* Empty the attribute list, so that a message that failed to parse answers
@@ -492,17 +590,18 @@ stun_get_error_code(const struct stun_msg *msg, const struct stun_attr *a,
 /*
  * Check the integrity attribute attrs[index] of msg: its value must be
  * minlen..maxlen bytes, a multiple of 4, and equal to as many first bytes
- * of the HMAC with md over the header, its length patched to end at the
+ * of the HMAC with d over the header, its length patched to end at the
  * attribute (RFC 8489 section 14.5 and 14.6), and everything between the
  * header and the attribute.  The comparison is constant time.
  */
 static bool
-check_integrity(const struct stun_msg *msg, int index, const EVP_MD *md,
-		size_t minlen, size_t maxlen, const uint8_t *key, size_t keylen)
+check_integrity(struct stun_crypto *crypto, const struct stun_msg *msg,
+		int index, enum stun_digest d, size_t minlen, size_t maxlen,
+		const uint8_t *key, size_t keylen)
 {
 	const struct stun_attr *a;
 	uint8_t header[STUN_HEADER_SIZE];
-	uint8_t digest[EVP_MAX_MD_SIZE];
+	uint8_t digest[STUN_DIGEST_MAX];
 	size_t start, end;
 	bool ok;
 
@@ -518,8 +617,9 @@ check_integrity(const struct stun_msg *msg, int index, const EVP_MD *md,
 
 	memcpy(header, msg->buf, STUN_HEADER_SIZE);
 	put16(header + 2, (uint16_t)(end - STUN_HEADER_SIZE));
-	if (!hmac_digest(md, key, keylen, header, msg->buf + STUN_HEADER_SIZE,
-			 start - STUN_HEADER_SIZE, digest))
+	if (!hmac_message(crypto, d, key, keylen, header,
+			  msg->buf + STUN_HEADER_SIZE, start - STUN_HEADER_SIZE,
+			  digest))
 		return false;
 	ok = CRYPTO_memcmp(digest, stun_attr_value(msg, a), a->len) == 0;
 	OPENSSL_cleanse(digest, sizeof(digest));
@@ -527,24 +627,34 @@ check_integrity(const struct stun_msg *msg, int index, const EVP_MD *md,
 }
 
 bool
+stun_check_integrity_with(struct stun_crypto *crypto,
+			  const struct stun_msg *msg, bool sha256,
+			  const uint8_t *key, size_t keylen)
+{
+	/* RFC 8489 section 14.5: the value is the 20-byte HMAC-SHA1.
+	 * Section 14.6: the SHA-256 value "MUST be at least 16 bytes" and
+	 * "MUST be a multiple of 4 bytes", a prefix of the 32-byte
+	 * HMAC-SHA256 when truncated. */
+	if (sha256)
+		return check_integrity(crypto, msg, msg->integrity_sha256,
+				       STUN_DIGEST_SHA256, STUN_SHA256_MIN_SIZE,
+				       STUN_SHA256_SIZE, key, keylen);
+	return check_integrity(crypto, msg, msg->integrity, STUN_DIGEST_SHA1,
+			       STUN_SHA1_SIZE, STUN_SHA1_SIZE, key, keylen);
+}
+
+bool
 stun_check_integrity(const struct stun_msg *msg, const uint8_t *key,
 		     size_t keylen)
 {
-	/* RFC 8489 section 14.5: the value is the 20-byte HMAC-SHA1. */
-	return check_integrity(msg, msg->integrity, EVP_sha1(), STUN_SHA1_SIZE,
-			       STUN_SHA1_SIZE, key, keylen);
+	return stun_check_integrity_with(NULL, msg, false, key, keylen);
 }
 
 bool
 stun_check_integrity_sha256(const struct stun_msg *msg, const uint8_t *key,
 			    size_t keylen)
 {
-	/* RFC 8489 section 14.6: the value "MUST be at least 16 bytes" and
-	 * "MUST be a multiple of 4 bytes", a prefix of the 32-byte
-	 * HMAC-SHA256 when truncated. */
-	return check_integrity(msg, msg->integrity_sha256, EVP_sha256(),
-			       STUN_SHA256_MIN_SIZE, STUN_SHA256_SIZE, key,
-			       keylen);
+	return stun_check_integrity_with(NULL, msg, true, key, keylen);
 }
 
 bool
@@ -584,6 +694,7 @@ stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_t type,
 	b->cap = cap;
 	b->len = 0;
 	b->overflow = false;
+	b->crypto = NULL;
 	if (cap < STUN_HEADER_SIZE) {
 		b->overflow = true;
 		return;
@@ -772,23 +883,24 @@ stun_add_unknown(struct stun_builder *b, const uint16_t *types, unsigned int n)
 }
 
 /*
- * Append an integrity attribute of size bytes computed with md.  The
+ * Append an integrity attribute of size bytes computed with d.  The
  * reservation already sets the header's length to end at the new attribute,
  * which is what RFC 8489 section 14.5 and 14.6 have the HMAC cover, so the
  * HMAC runs over the buffer as it stands.
  */
 static int
-add_integrity(struct stun_builder *b, uint16_t type, const EVP_MD *md,
+add_integrity(struct stun_builder *b, uint16_t type, enum stun_digest d,
 	      size_t size, const uint8_t *key, size_t keylen)
 {
-	uint8_t digest[EVP_MAX_MD_SIZE];
+	uint8_t digest[STUN_DIGEST_MAX];
 	size_t start = b->len;
 	uint8_t *p;
 
 	if ((p = build_reserve(b, type, size)) == NULL)
 		return -1;
-	if (!hmac_digest(md, key, keylen, b->buf, b->buf + STUN_HEADER_SIZE,
-			 start - STUN_HEADER_SIZE, digest)) {
+	if (!hmac_message(b->crypto, d, key, keylen, b->buf,
+			  b->buf + STUN_HEADER_SIZE, start - STUN_HEADER_SIZE,
+			  digest)) {
 		build_unreserve(b, size);
 		return build_fail(b);
 	}
@@ -800,7 +912,7 @@ add_integrity(struct stun_builder *b, uint16_t type, const EVP_MD *md,
 int
 stun_add_integrity(struct stun_builder *b, const uint8_t *key, size_t keylen)
 {
-	return add_integrity(b, STUN_ATTR_MESSAGE_INTEGRITY, EVP_sha1(),
+	return add_integrity(b, STUN_ATTR_MESSAGE_INTEGRITY, STUN_DIGEST_SHA1,
 			     STUN_SHA1_SIZE, key, keylen);
 }
 
@@ -809,7 +921,7 @@ stun_add_integrity_sha256(struct stun_builder *b, const uint8_t *key,
 			  size_t keylen)
 {
 	return add_integrity(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256,
-			     EVP_sha256(), STUN_SHA256_SIZE, key, keylen);
+			     STUN_DIGEST_SHA256, STUN_SHA256_SIZE, key, keylen);
 }
 
 int

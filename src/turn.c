@@ -220,6 +220,7 @@ turn_allocate(struct server *srv, struct server_req *r, struct stun_builder *b)
 		       m->now_ms, (uint64_t)lifetime * 1000, &a);
 	if (rc != 0)
 		return rc;
+	memcpy(a->key_tag, r->key_tag, sizeof(a->key_tag));
 	a->conn = m->conn;
 	if ((rc = srv->relay->open(srv->relay_ctx, a, &rq)) != 0) {
 		alloc_free(srv->allocs, a);

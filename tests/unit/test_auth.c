@@ -51,6 +51,10 @@ static const char rfc5769_long_term[] =
  * base64 */
 static const char north_alice_password[] = "Cd/49soE35ICqcJF/bCTn8Z4OyE=";
 
+/* The digests most checks use, as the daemon does; NULL in some, as the
+ * tools do. */
+static struct stun_crypto *crypto;
+
 static const uint8_t nonce_key[AUTH_NONCE_KEY_SIZE] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
 	0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
@@ -164,8 +168,9 @@ test_long_term_key(void)
 
 	/* RFC 5769 section 2.4: the password after SASLprep is
 	 * "TheMatrIX"; the key must verify the RFC's message. */
-	CHECK_INT(auth_long_term_key(matrix_username, strlen(matrix_username),
-				     "example.org", 11, "TheMatrIX", 9, key),
+	CHECK_INT(auth_long_term_key(crypto, matrix_username,
+				     strlen(matrix_username), "example.org", 11,
+				     "TheMatrIX", 9, key),
 		  0);
 	CHECK_MEM(key, matrix_key, 16);
 	len = hex_decode(rfc5769_long_term, buf, sizeof(buf));
@@ -174,15 +179,24 @@ test_long_term_key(void)
 	CHECK(stun_check_integrity(&msg, key, sizeof(key)));
 
 	/* An ASCII one, against EVP_Digest over the joined string. */
-	CHECK_INT(auth_long_term_key("user", 4, "realm", 5, "pass", 4, key), 0);
+	CHECK_INT(auth_long_term_key(crypto, "user", 4, "realm", 5, "pass", 4,
+				     key),
+		  0);
 	md5_of("user:realm:pass", want);
 	CHECK_MEM(key, want, 16);
 	CHECK_MEM(key, user_realm_pass, 16);
+	memset(key, 0, sizeof(key));
+	CHECK_INT(
+		auth_long_term_key(NULL, "user", 4, "realm", 5, "pass", 4, key),
+		0);
+	CHECK_MEM(key, user_realm_pass, 16);
 
 	/* Every part counts. */
-	CHECK_INT(auth_long_term_key("user", 4, "realm", 5, "Pass", 4, key), 0);
+	CHECK_INT(auth_long_term_key(crypto, "user", 4, "realm", 5, "Pass", 4,
+				     key),
+		  0);
 	CHECK(memcmp(key, want, 16) != 0);
-	CHECK_INT(auth_long_term_key("", 0, "", 0, "", 0, key), 0);
+	CHECK_INT(auth_long_term_key(crypto, "", 0, "", 0, "", 0, key), 0);
 	md5_of("::", want);
 	CHECK_MEM(key, want, 16);
 }
@@ -433,7 +447,12 @@ test_rest_password(void)
 	uint8_t key[16];
 
 	/* The literal pins the algorithm; the computation pins the code. */
-	CHECK_INT(auth_rest_password("north", "1700000000:alice", 16, password),
+	CHECK_INT(auth_rest_password(crypto, "north", "1700000000:alice", 16,
+				     password),
+		  0);
+	CHECK_STR(password, north_alice_password);
+	CHECK_INT(auth_rest_password(NULL, "north", "1700000000:alice", 16,
+				     password),
 		  0);
 	CHECK_STR(password, north_alice_password);
 	rest_key_of("north", "1700000000:alice", key, want);
@@ -743,10 +762,10 @@ build(const struct req *r, uint8_t *buf, size_t cap, struct stun_msg *msg)
 					(uint16_t)strlen(r->nonce)),
 			  0);
 	if (r->password != NULL) {
-		CHECK_INT(auth_long_term_key(r->username, strlen(r->username),
-					     r->realm, strlen(r->realm),
-					     r->password, strlen(r->password),
-					     key),
+		CHECK_INT(auth_long_term_key(NULL, r->username,
+					     strlen(r->username), r->realm,
+					     strlen(r->realm), r->password,
+					     strlen(r->password), key),
 			  0);
 		k = key;
 	}
@@ -760,18 +779,27 @@ build(const struct req *r, uint8_t *buf, size_t cap, struct stun_msg *msg)
 	CHECK_INT(stun_parse(buf, len, msg), STUN_PARSE_OK);
 }
 
-/* Build r, run auth_check on it from client at now, and return the
- * status; res holds the rest. */
+/* Build r, run auth_check on it from client at now, offering known, and
+ * return the status; res holds the rest. */
 static enum auth_status
-check(const struct auth *auth, const struct req *r,
-      const struct sockaddr *client, int64_t now, struct auth_result *res)
+check_known(const struct auth *auth, const struct req *r,
+	    const struct sockaddr *client, int64_t now,
+	    const struct auth_known *known, struct auth_result *res)
 {
 	uint8_t buf[2048];
 	struct stun_msg msg;
 	enum auth_status st;
+	struct auth_request rq = {
+		.msg = &msg,
+		.client = client,
+		.now = now,
+		.nonce_key = nonce_key,
+		.crypto = crypto,
+		.known = known,
+	};
 
 	build(r, buf, sizeof(buf), &msg);
-	st = auth_check(auth, nonce_key, &msg, client, now, res);
+	st = auth_check(auth, &rq, res);
 	CHECK_INT(st, res->status);
 	/* Every answer but 200 and 400 carries a nonce good for client. */
 	if (st == AUTH_OK || st == AUTH_BAD_REQUEST) {
@@ -791,6 +819,14 @@ check(const struct auth *auth, const struct req *r,
 		CHECK(res->username == NULL);
 	}
 	return st;
+}
+
+/* check_known() without a known key. */
+static enum auth_status
+check(const struct auth *auth, const struct req *r,
+      const struct sockaddr *client, int64_t now, struct auth_result *res)
+{
+	return check_known(auth, r, client, now, NULL, res);
 }
 
 static void
@@ -868,10 +904,11 @@ test_check(void)
 		uint8_t buf[512];
 		struct stun_msg msg;
 
+		struct auth_request rq = { &msg,      SA(&client), NOW,
+					   nonce_key, NULL,        NULL };
+
 		build(&r, buf, sizeof(buf), &msg);
-		CHECK_INT(auth_check(both, nonce_key, &msg, SA(&client), NOW,
-				     &res),
-			  AUTH_OK);
+		CHECK_INT(auth_check(both, &rq, &res), AUTH_OK);
 		CHECK(res.username != NULL && res.username > buf &&
 		      res.username < buf + sizeof(buf));
 		CHECK(res.username_len == 5 &&
@@ -1032,9 +1069,216 @@ done:
 	auth_free(rest_only);
 }
 
+/*
+ * The key an allocation keeps (struct auth_known): it spares the REST
+ * derivation when it fits, and when it does not (another username, an
+ * expired REST name, another key, a struct auth without its secret) the
+ * answer is the one without it.
+ */
+static void
+test_known(void)
+{
+	static const struct auth_user_def users[] = { { "alice",
+							"wonderland" } };
+	static const char *const secrets[] = { "north", "south" };
+	static const char *const north_only[] = { "north" };
+	static const char *const south_only[] = { "south" };
+	static const char *const rotated[] = { "north", "west" };
+	struct sockaddr_storage client;
+	struct auth *auth, *same, *without, *other_realm, *added;
+	struct auth_known known;
+	struct auth_result res;
+	char nonce[AUTH_NONCE_LEN + 1], pw[29];
+	const char *name = "1700000600:alice";
+	uint8_t key[16], tag[AUTH_TAG_SIZE], zero[AUTH_TAG_SIZE] = { 0 };
+	uint8_t wrong[16];
+	struct req r;
+
+	v4(&client, "198.51.100.7", 50000);
+	auth = make_auth(users, 1, secrets, 2);
+	same = make_auth(users, 1, secrets, 2);
+	without = make_auth(users, 1, north_only, 1);
+	added = make_auth(NULL, 0, rotated, 2);
+	{
+		struct auth_params p = {
+			.realm = "other.example",
+			.rest_secrets = south_only,
+			.nrest_secrets = 1,
+			.rest_max_ttl = AUTH_REST_MAX_TTL_DEFAULT,
+			.nonce_ttl = AUTH_NONCE_TTL_DEFAULT,
+		};
+		char err[128];
+
+		other_realm = auth_new(&p, err, sizeof(err));
+	}
+	if (auth == NULL || same == NULL || without == NULL ||
+	    other_realm == NULL || added == NULL)
+		goto done;
+	CHECK_INT(auth_nonce_make(nonce_key, SA(&client), NOW, 600, nonce,
+				  sizeof(nonce)),
+		  0);
+
+	/* A REST user with the second secret: its result carries a tag,
+	 * and a static user's does not. */
+	rest_key_of("south", name, key, pw);
+	r = (struct req){ name, REALM, nonce, key, false, NULL };
+	CHECK_INT(check(auth, &r, SA(&client), NOW, &res), AUTH_OK);
+	CHECK(res.rest);
+	CHECK(memcmp(res.tag, zero, sizeof(zero)) != 0);
+	memcpy(tag, res.tag, sizeof(tag));
+	CHECK_INT(check(same, &r, SA(&client), NOW, &res), AUTH_OK);
+	CHECK_MEM(res.tag, tag, sizeof(tag));
+	CHECK_INT(check(without, &r, SA(&client), NOW, &res),
+		  AUTH_WRONG_CREDENTIALS);
+	r = (struct req){ "alice", REALM, nonce, NULL, false, "wonderland" };
+	CHECK_INT(check(auth, &r, SA(&client), NOW, &res), AUTH_OK);
+	CHECK_MEM(res.tag, zero, sizeof(zero));
+
+	/* Offered back: accepted, same key, same expiry. */
+	known = (struct auth_known){ name, key, tag };
+	r = (struct req){ name, REALM, nonce, key, false, NULL };
+	CHECK_INT(check_known(auth, &r, SA(&client), NOW, &known, &res),
+		  AUTH_OK);
+	CHECK_MEM(res.key, key, 16);
+	CHECK(res.rest);
+	CHECK_INT(res.rest_expiry, 1700000600);
+	CHECK_MEM(res.tag, tag, sizeof(tag));
+	r.sha256 = true;
+	CHECK_INT(check_known(auth, &r, SA(&client), NOW, &known, &res),
+		  AUTH_OK);
+	CHECK(res.sha256);
+	/* A struct auth built again from the same config takes it too. */
+	r.sha256 = false;
+	CHECK_INT(check_known(same, &r, SA(&client), NOW, &known, &res),
+		  AUTH_OK);
+
+	/* The secret is gone (a reload): the key is not taken, whatever
+	 * the tag says, and the request fails as it would without. */
+	CHECK_INT(check_known(without, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+	CHECK_INT(res.reason, AUTH_REASON_BAD_INTEGRITY);
+	CHECK_INT(check_known(added, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+	known.tag = zero;
+	CHECK_INT(check_known(without, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+	/* Another realm: refused before any key is looked at. */
+	known.tag = tag;
+	CHECK_INT(check_known(other_realm, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+	CHECK_INT(res.reason, AUTH_REASON_REALM_MISMATCH);
+
+	/* Expired since: 401 rest_expired, as without the cache. */
+	CHECK_INT(check_known(auth, &r, SA(&client), 1700000601, &known, &res),
+		  AUTH_STALE_NONCE);
+	{
+		char late[AUTH_NONCE_LEN + 1];
+
+		CHECK_INT(auth_nonce_make(nonce_key, SA(&client), 1700000601,
+					  600, late, sizeof(late)),
+			  0);
+		r.nonce = late;
+		CHECK_INT(check_known(auth, &r, SA(&client), 1700000601, &known,
+				      &res),
+			  AUTH_WRONG_CREDENTIALS);
+		CHECK_INT(res.reason, AUTH_REASON_REST_EXPIRED);
+		r.nonce = nonce;
+	}
+
+	/* Another username with the cached key: not taken for it. */
+	r = (struct req){ "1700000600:bob", REALM, nonce, key, false, NULL };
+	CHECK_INT(check_known(auth, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+	CHECK_INT(res.reason, AUTH_REASON_BAD_INTEGRITY);
+	/* A longer name with the cached one as its prefix, likewise. */
+	r.username = "1700000600:alice2";
+	CHECK_INT(check_known(auth, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+
+	/* A request signed with another key while one is cached: the full
+	 * check still runs, so the north key of the same name works and a
+	 * wrong one fails. */
+	rest_key_of("north", name, wrong, pw);
+	r = (struct req){ name, REALM, nonce, wrong, false, NULL };
+	CHECK_INT(check_known(auth, &r, SA(&client), NOW, &known, &res),
+		  AUTH_OK);
+	CHECK_MEM(res.key, wrong, 16);
+	memset(wrong, 0x5a, sizeof(wrong));
+	CHECK_INT(check_known(auth, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+	CHECK_INT(res.reason, AUTH_REASON_BAD_INTEGRITY);
+
+	/* The cached key is taken as given, since only auth_check()'s own
+	 * results are kept: a request signed with it passes under a struct
+	 * auth with the tag, and not under one without the secret. */
+	known.key = wrong;
+	r = (struct req){ name, REALM, nonce, wrong, false, NULL };
+	CHECK_INT(check_known(auth, &r, SA(&client), NOW, &known, &res),
+		  AUTH_OK);
+	CHECK_INT(check_known(without, &r, SA(&client), NOW, &known, &res),
+		  AUTH_WRONG_CREDENTIALS);
+done:
+	auth_free(auth);
+	auth_free(same);
+	auth_free(without);
+	auth_free(other_realm);
+	auth_free(added);
+}
+
+/* stun_digest() and stun_hmac() with and without a struct stun_crypto,
+ * against OpenSSL's one-shot functions. */
+static void
+test_digests(void)
+{
+	static const char text[] =
+		"The quick brown fox jumps over the lazy dog";
+	const struct stun_chunk whole = { text, sizeof(text) - 1 };
+	const struct stun_chunk parts[3] = { { text, 4 },
+					     { text + 4, 0 },
+					     { text + 4, sizeof(text) - 5 } };
+	static const char *const names[] = { "MD5", "SHA1", "SHA256" };
+	uint8_t want[EVP_MAX_MD_SIZE], got[STUN_DIGEST_MAX];
+	uint8_t longkey[200];
+	unsigned int wlen;
+
+	memset(longkey, 0x42, sizeof(longkey));
+	for (int d = 0; d < STUN_NDIGESTS; d++) {
+		const EVP_MD *md = EVP_get_digestbyname(names[d]);
+
+		CHECK(EVP_Digest(text, sizeof(text) - 1, want, &wlen, md,
+				 NULL) == 1);
+		CHECK_INT(stun_digest(crypto, d, &whole, 1, got), wlen);
+		CHECK_MEM(got, want, wlen);
+		CHECK_INT(stun_digest(NULL, d, parts, 3, got), wlen);
+		CHECK_MEM(got, want, wlen);
+		/* HMAC, with a short key and with one longer than a block. */
+		HMAC(md, "key", 3, (const uint8_t *)text, sizeof(text) - 1,
+		     want, &wlen);
+		CHECK_INT(stun_hmac(crypto, d, "key", 3, parts, 3, got), wlen);
+		CHECK_MEM(got, want, wlen);
+		CHECK_INT(stun_hmac(NULL, d, "key", 3, &whole, 1, got), wlen);
+		CHECK_MEM(got, want, wlen);
+		HMAC(md, longkey, sizeof(longkey), (const uint8_t *)text,
+		     sizeof(text) - 1, want, &wlen);
+		CHECK_INT(stun_hmac(crypto, d, longkey, sizeof(longkey), parts,
+				    3, got),
+			  wlen);
+		CHECK_MEM(got, want, wlen);
+	}
+	/* Used again after all that, the one context starts afresh. */
+	HMAC(EVP_sha1(), "", 0, NULL, 0, want, &wlen);
+	CHECK_INT(stun_hmac(crypto, STUN_DIGEST_SHA1, "", 0, NULL, 0, got), 20);
+	CHECK_MEM(got, want, 20);
+	stun_crypto_free(NULL);
+}
+
 int
 main(void)
 {
+	crypto = stun_crypto_new();
+	CHECK(crypto != NULL);
+	test_digests();
+	test_known();
 	test_long_term_key();
 	test_parse_key();
 	test_users();
@@ -1043,5 +1287,6 @@ main(void)
 	test_rest_keys();
 	test_nonce();
 	test_check();
+	stun_crypto_free(crypto);
 	return unit_done("test_auth");
 }

@@ -482,6 +482,124 @@ test_quota_and_nonce(void)
 	CHECK(stun_find(&msg, STUN_ATTR_NONCE) != NULL);
 }
 
+/* A struct auth for realm "turnpike" with one REST secret. */
+static struct auth *
+rest_auth(const char *secret)
+{
+	const char *const secrets[] = { secret };
+	struct auth_params p = {
+		.realm = "turnpike",
+		.rest_secrets = secrets,
+		.nrest_secrets = 1,
+		.rest_max_ttl = AUTH_REST_MAX_TTL_DEFAULT,
+		.nonce_ttl = AUTH_NONCE_TTL_DEFAULT,
+	};
+	char err[128];
+	struct auth *auth = auth_new(&p, err, sizeof(err));
+
+	CHECK(auth != NULL);
+	return auth;
+}
+
+/* Send method as user/pass from 'from' at now_unix + dt; the code. */
+static int
+rest_request(const struct sockaddr_in *from, uint16_t method, const char *user,
+	     const char *pass, int64_t dt)
+{
+	uint8_t req[SERVER_MAX_MESSAGE], out[SERVER_MAX_MESSAGE];
+	struct stun_builder b;
+	struct stun_msg msg;
+	struct server_msg m = {
+		.data = req,
+		.peer = (const struct sockaddr *)from,
+		.local = (struct sockaddr *)&local,
+		.transport = SERVER_UDP,
+		.now_ms = now_ms,
+		.now_unix = now_unix + dt,
+	};
+	uint8_t key[16];
+	int code;
+
+	start(&b, req, method);
+	if (method == STUN_METHOD_ALLOCATE)
+		add_transport(&b, 17);
+	if (method == STUN_METHOD_CREATE_PERMISSION)
+		add_peer(&b, "203.0.113.9", 7000);
+	m.len = sign(&b, user, pass);
+	code = answer(out, server_handle(&srv, &m, out, SERVER_MAX_MESSAGE),
+		      &msg);
+	/* Every success is signed with the user's key. */
+	key_of(user, pass, key);
+	if (code == 0)
+		CHECK(stun_check_integrity(&msg, key, sizeof(key)));
+	return code;
+}
+
+/*
+ * TURN REST users, with the digests the daemon uses: requests on an
+ * allocation are checked against the key it was made with (struct
+ * auth_known) while the secret stays, and no longer once a reload has
+ * replaced the secret, nor once the username has expired.
+ */
+static void
+test_rest_reload(void)
+{
+	struct auth *north = rest_auth("north"), *again = rest_auth("north");
+	struct auth *south = rest_auth("south");
+	struct sockaddr_in from = client;
+	char user[64], pass[AUTH_REST_PASSWORD_LEN + 1];
+	char user2[64], pass2[AUTH_REST_PASSWORD_LEN + 1];
+
+	if (north == NULL || again == NULL || south == NULL)
+		goto done;
+	srv.crypto = stun_crypto_new();
+	CHECK(srv.crypto != NULL);
+	from.sin_port = htons(40100);
+	CHECK_INT(auth_rest_mint("north", "dave", now_unix + 300, user,
+				 sizeof(user), pass),
+		  0);
+	CHECK_INT(auth_rest_mint("north", "erin", now_unix + 300, user2,
+				 sizeof(user2), pass2),
+		  0);
+
+	srv.auth = north;
+	CHECK_INT(rest_request(&from, STUN_METHOD_ALLOCATE, user, pass, 0), 0);
+	CHECK_INT(rest_request(&from, STUN_METHOD_CREATE_PERMISSION, user, pass,
+			       0),
+		  0);
+	/* Another REST user on dave's allocation: 441, as before. */
+	CHECK_INT(rest_request(&from, STUN_METHOD_REFRESH, user2, pass2, 0),
+		  441);
+	/* A wrong password for dave's name: 401. */
+	CHECK_INT(rest_request(&from, STUN_METHOD_REFRESH, user, "wrong", 0),
+		  401);
+
+	/* A reload that rebuilds the same secret keeps dave going. */
+	srv.auth = again;
+	CHECK_INT(rest_request(&from, STUN_METHOD_CREATE_PERMISSION, user, pass,
+			       0),
+		  0);
+	/* One that replaces it: his requests fail from then on. */
+	srv.auth = south;
+	CHECK_INT(rest_request(&from, STUN_METHOD_CREATE_PERMISSION, user, pass,
+			       0),
+		  401);
+	CHECK_INT(rest_request(&from, STUN_METHOD_REFRESH, user, pass, 0), 401);
+	/* Back to north; then the username expires (the nonce does not). */
+	srv.auth = north;
+	CHECK_INT(rest_request(&from, STUN_METHOD_REFRESH, user, pass, 300), 0);
+	CHECK_INT(rest_request(&from, STUN_METHOD_REFRESH, user, pass, 301),
+		  401);
+	CHECK_INT(stats.auth_failures[AUTH_REASON_REST_EXPIRED], 1);
+done:
+	srv.auth = pol.auth;
+	stun_crypto_free(srv.crypto);
+	srv.crypto = NULL;
+	auth_free(north);
+	auth_free(again);
+	auth_free(south);
+}
+
 static void
 test_cache_and_limit(void)
 {
@@ -572,6 +690,7 @@ main(void)
 	test_channels();
 	test_refresh_and_expiry();
 	test_quota_and_nonce();
+	test_rest_reload();
 	test_cache_and_limit();
 
 	alloc_table_free(srv.allocs, NULL, NULL);
