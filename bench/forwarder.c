@@ -20,10 +20,16 @@
  * ceiling for a server that delivers from one allocation to another in
  * memory, as turnpiked does).
  *
+ * With -b it is the ceiling for STUN Binding instead: each datagram of 20
+ * bytes or more is answered to its sender, from the listening socket, with
+ * a Binding success response written over it in place (the request's
+ * transaction ID, one XOR-MAPPED-ADDRESS: 32 bytes, turnpiked's answer
+ * size), with no check of what came in.
+ *
  * Not for anything but a benchmark on loopback: it forwards whatever it is
  * sent to any port of its own IP.
  *
- * usage: forwarder [-1] [-t seconds] ip:port
+ * usage: forwarder [-1 | -b] [-t seconds] ip:port
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 
@@ -145,7 +151,8 @@ fwd_socket(const struct sockaddr_storage *ss)
 	return fd;
 }
 
-/* Receive one batch on from; returns how many datagrams, 0 if none. */
+/* Receive one batch on from, each sender's address into fwd.to[i];
+ * returns how many datagrams, 0 if none. */
 static int
 fwd_recv(int from)
 {
@@ -157,9 +164,35 @@ fwd_recv(int from)
 		memset(&fwd.msg[i].msg_hdr, 0, sizeof(fwd.msg[i].msg_hdr));
 		fwd.msg[i].msg_hdr.msg_iov = &fwd.iov[i];
 		fwd.msg[i].msg_hdr.msg_iovlen = 1;
+		fwd.msg[i].msg_hdr.msg_name = &fwd.to[i];
+		fwd.msg[i].msg_hdr.msg_namelen = sizeof(fwd.to[i]);
 	}
 	got = recvmmsg(from, fwd.msg, FWD_BATCH, MSG_DONTWAIT, NULL);
 	return got > 0 ? got : 0;
+}
+
+/*
+ * Write a Binding success response over request i, for its sender in
+ * fwd.to[i] (IPv4 only); returns false to drop it.
+ */
+static bool
+fwd_binding_answer(int i)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&fwd.to[i];
+	unsigned char *m = fwd.buf[i];
+	uint16_t port = (uint16_t)(ntohs(sin->sin_port) ^ 0x2112);
+	uint32_t ip = ntohl(sin->sin_addr.s_addr) ^ 0x2112A442u;
+
+	if (fwd.msg[i].msg_len < 20 || sin->sin_family != AF_INET)
+		return false;
+	m[0] = 0x01, m[1] = 0x01, m[2] = 0, m[3] = 12; /* bytes 4-19 stay */
+	m[20] = 0x00, m[21] = 0x20, m[22] = 0, m[23] = 8;
+	m[24] = 0, m[25] = 0x01, m[26] = (unsigned char)(port >> 8);
+	m[27] = (unsigned char)port;
+	m[28] = (unsigned char)(ip >> 24), m[29] = (unsigned char)(ip >> 16);
+	m[30] = (unsigned char)(ip >> 8), m[31] = (unsigned char)ip;
+	fwd.msg[i].msg_len = 32;
+	return true;
 }
 
 /* Send the n datagrams of the batch from fd, each to fwd.to[i]. */
@@ -189,13 +222,13 @@ main(int argc, char **argv)
 	socklen_t len = sizeof(hop_addr);
 	unsigned long long forwarded = 0, dropped = 0;
 	long seconds = 1800;
-	bool one_hop = false;
+	bool one_hop = false, binding = false;
 	time_t end;
 	int ch, ep, lfd, hfd;
 
-	while ((ch = getopt(argc, argv, "1t:")) != -1) {
-		if (ch == '1') {
-			one_hop = true;
+	while ((ch = getopt(argc, argv, "1bt:")) != -1) {
+		if (ch == '1' || ch == 'b') {
+			*(ch == '1' ? &one_hop : &binding) = true;
 			continue;
 		}
 		if (ch != 't')
@@ -244,6 +277,18 @@ main(int argc, char **argv)
 				 * client, from the listening socket. */
 				bool out = fd == hfd || one_hop;
 
+				if (binding) {
+					/* sendmmsg refuses port 0: dropped */
+					for (int i = 0; i < got; i++)
+						if (!fwd_binding_answer(i))
+							fwd_set_port(&fwd.to[i],
+								     0);
+					fwd_send(lfd, got, &dropped);
+					forwarded += (unsigned long long)got;
+					if (got < FWD_BATCH)
+						break;
+					continue;
+				}
 				for (int i = 0; i < got; i++) {
 					fwd.to[i] = hop_addr;
 					if (out)
@@ -262,6 +307,6 @@ main(int argc, char **argv)
 		forwarded, dropped);
 	return 0;
 usage:
-	fprintf(stderr, "usage: forwarder [-1] [-t seconds] ip:port\n");
+	fprintf(stderr, "usage: forwarder [-1 | -b] [-t seconds] ip:port\n");
 	return 2;
 }
