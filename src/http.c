@@ -54,7 +54,7 @@ struct http_set;
 
 struct http_listener {
 	struct MHD_Daemon *mhd;
-	struct event *ev;	      /* the daemon's epoll descriptor */
+	struct event *ev;           /* the daemon's epoll descriptor */
 	struct evconnlistener *lev; /* owns the listening socket */
 	struct http_set *hs;
 };

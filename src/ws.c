@@ -391,7 +391,8 @@ ws_open(struct ws_set *set, int fd, struct MHD_UpgradeResponseHandle *urh,
 	/* Signaling messages are small and wanted now: without this, Nagle
 	 * holds a message back for the client's delayed ACK (40 ms) whenever
 	 * a client receives more than it sends (libmicrohttpd leaves it on). */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+			 sizeof(int));
 	if (wslay_event_context_server_init(&c->wslay, &ws_callbacks, c) != 0)
 		goto fail;
 	wslay_event_config_set_max_recv_msg_length(
