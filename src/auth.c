@@ -33,6 +33,7 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
+#include "bytes.h"
 #include "stun.h"
 
 #define SHA1_SIZE       20
@@ -86,28 +87,6 @@ struct auth {
 	uint32_t nonce_ttl;
 	uint8_t tag[AUTH_TAG_SIZE]; /* of the realm and secrets: auth_known */
 };
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static int
 hex_value(char c)

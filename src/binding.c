@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "server.h"
 #include "stun.h"
 
@@ -38,8 +39,7 @@ binding_classic(struct server *srv, const struct server_msg *m, uint8_t *out,
 	size_t len;
 
 	if (m->len < STUN_HEADER_SIZE || m->len % 4 != 0 ||
-	    ((size_t)m->data[2] << 8 | m->data[3]) + STUN_HEADER_SIZE !=
-		    m->len ||
+	    (size_t)get16(m->data + 2) + STUN_HEADER_SIZE != m->len ||
 	    m->data[0] != 0x00 || m->data[1] != 0x01) {
 		srv->stats->drop_malformed++;
 		return 0;

@@ -31,6 +31,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "alloc.h"
+#include "bytes.h"
 #include "conf.h"
 #include "log.h"
 #include "relay.h"
@@ -482,10 +483,8 @@ relay_frame(struct relay_set *set, struct alloc *a, const struct addr_key *pk,
 	if (c != NULL) {
 		uint8_t *h = data - 4;
 
-		h[0] = (uint8_t)(c->number >> 8);
-		h[1] = (uint8_t)c->number;
-		h[2] = (uint8_t)(len >> 8);
-		h[3] = (uint8_t)len;
+		put16(h, c->number);
+		put16(h + 2, (uint16_t)len);
 		if (stream)
 			memset(data + len, 0, pad);
 		*out_len = 4 + len + (stream ? pad : 0);
@@ -508,12 +507,9 @@ relay_frame(struct relay_set *set, struct alloc *a, const struct addr_key *pk,
 			stun_type(STUN_METHOD_DATA, STUN_CLASS_INDICATION),
 			tid);
 		stun_add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
-		h[2] = (uint8_t)(body >> 8);
-		h[3] = (uint8_t)body;
-		data[-4] = (uint8_t)(STUN_ATTR_DATA >> 8);
-		data[-3] = (uint8_t)STUN_ATTR_DATA;
-		data[-2] = (uint8_t)(len >> 8);
-		data[-1] = (uint8_t)len;
+		put16(h + 2, (uint16_t)body);
+		put16(data - 4, STUN_ATTR_DATA);
+		put16(data - 2, (uint16_t)len);
 		memset(data + len, 0, pad);
 		*out_len = STUN_HEADER_SIZE + body;
 		return h;

@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "bytes.h"
 #include "stun.h"
 
 #define STUN_ATTR_HEADER_SIZE 4
@@ -118,49 +119,20 @@ static const uint32_t crc32_table[256] = {
 	0x2d02ef8du,
 };
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static size_t
 pad4(size_t len)
 {
 	return (len + 3) & ~(size_t)3;
 }
 
-static uint32_t
-crc32_ieee(const uint8_t *p, size_t len)
+uint32_t
+stun_fingerprint(const uint8_t *buf, size_t len)
 {
 	uint32_t crc = 0xFFFFFFFFu;
 
 	while (len-- > 0)
-		crc = crc32_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-	return crc ^ 0xFFFFFFFFu;
+		crc = crc32_table[(crc ^ *buf++) & 0xFF] ^ (crc >> 8);
+	return crc ^ 0xFFFFFFFFu ^ STUN_FINGERPRINT_XOR;
 }
 
 struct stun_crypto {
@@ -673,8 +645,8 @@ stun_check_fingerprint(const struct stun_msg *msg)
 	 * excluding) the FINGERPRINT attribute itself, XOR'ed with the 32-bit
 	 * value 0x5354554e".  stun_parse() made sure FINGERPRINT is last, so
 	 * the header's length already counts it. */
-	return (crc32_ieee(msg->buf, a->offset - STUN_ATTR_HEADER_SIZE) ^
-		STUN_FINGERPRINT_XOR) == get32(stun_attr_value(msg, a));
+	return stun_fingerprint(msg->buf, a->offset - STUN_ATTR_HEADER_SIZE) ==
+	       get32(stun_attr_value(msg, a));
 }
 
 /* Mark the message being built as failed: stun_build_finish() will return
@@ -934,7 +906,7 @@ stun_add_fingerprint(struct stun_builder *b)
 		return -1;
 	/* RFC 8489 section 14.7: the CRC covers the message up to the
 	 * FINGERPRINT attribute, with a length that already counts it. */
-	put32(p, crc32_ieee(b->buf, start) ^ STUN_FINGERPRINT_XOR);
+	put32(p, stun_fingerprint(b->buf, start));
 	return 0;
 }
 

@@ -314,6 +314,9 @@ bool stun_check_integrity_with(struct stun_crypto *crypto,
 /* True when FINGERPRINT is present and matches (RFC 8489 section 14.7). */
 bool stun_check_fingerprint(const struct stun_msg *msg);
 
+/* The FINGERPRINT value of buf[0..len): CRC-32 XOR 0x5354554e. */
+uint32_t stun_fingerprint(const uint8_t *buf, size_t len);
+
 /*
  * Building a message into a caller's buffer.  No function here allocates.
  * An append that does not fit sets b->overflow and leaves the message as

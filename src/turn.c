@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "conf.h"
 #include "log.h"
 #include "peer.h"
@@ -392,8 +393,7 @@ turn_channel_bind(struct server *srv, struct server_req *r,
 	/* RFC 8656 section 11.2: both attributes, a number in range. */
 	if (cn == NULL || cn->len != 4 || pa == NULL)
 		return STUN_ERR_BAD_REQUEST;
-	number = (uint16_t)(stun_attr_value(req, cn)[0] << 8 |
-			    stun_attr_value(req, cn)[1]);
+	number = get16(stun_attr_value(req, cn));
 	if (!turn_channel_ok(srv->conf, number))
 		return STUN_ERR_BAD_REQUEST;
 	if ((rc = turn_peer(srv, r->alloc, req, pa, true, &peer)) != 0)
@@ -508,8 +508,8 @@ turn_channel_data(struct server *srv, const struct server_msg *m)
 		srv->stats->relay_drop_malformed++;
 		return;
 	}
-	number = (uint16_t)(m->data[0] << 8 | m->data[1]);
-	len = (uint16_t)(m->data[2] << 8 | m->data[3]);
+	number = get16(m->data);
+	len = get16(m->data + 2);
 	if ((size_t)len + 4 > m->len || !turn_channel_ok(srv->conf, number)) {
 		srv->stats->relay_drop_malformed++;
 		return;

@@ -57,6 +57,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "bytes.h"
 #include "conf.h"
 #include "fuzz.h"
 #include "log.h"
@@ -303,28 +304,6 @@ stopped_cb(struct alloc *a, void *arg)
 	server_alloc_gone(arg, a, "stopped", START_MS);
 }
 
-static uint32_t
-crc32_ieee(const uint8_t *p, size_t len)
-{
-	uint32_t crc = 0xFFFFFFFFu;
-
-	while (len-- > 0) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
-	}
-	return crc ^ 0xFFFFFFFFu;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* The long-term key the server would find for the USERNAME of msg, the
  * second REST secret's with second.  Returns false when there is none. */
 static bool
@@ -413,7 +392,7 @@ fix_message(const struct server *srv, uint8_t *buf, size_t len, uint8_t ctl,
 		a = &msg.attrs[msg.fingerprint];
 		if (a->len == 4)
 			put32(buf + a->offset,
-			      crc32_ieee(buf, a->offset - 4) ^ 0x5354554eu);
+			      stun_fingerprint(buf, a->offset - 4));
 	}
 }
 
