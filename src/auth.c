@@ -33,6 +33,7 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
+#include "base64url.h"
 #include "bytes.h"
 #include "stun.h"
 
@@ -47,9 +48,6 @@
 /* Domain separation: the nonce key signs nothing else, but say so. */
 static const char nonce_label[] = "turnpike nonce 1";
 static const char tag_label[] = "turnpike auth tag 1";
-
-static const char base64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static const char *const reason_names[AUTH_NREASONS] = {
 	[AUTH_REASON_NONE] = "none",
@@ -574,43 +572,16 @@ nonce_make(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
 	   size_t outlen)
 {
 	uint8_t raw[NONCE_RAW_SIZE], ip[16];
-	uint32_t v;
-	size_t i, o = 0;
 
 	if (now < 0 || outlen <= AUTH_NONCE_LEN || client_ip(client, ip) == -1)
 		return -1;
 	put64(raw, (uint64_t)now + ttl);
 	if (nonce_mac(crypto, key, ip, get64(raw), raw + 8) == -1)
 		return -1;
-	/* base64url (RFC 4648 section 5), 3 bytes to 4 characters: none is
-	 * a quote or a backslash, as RFC 8489 section 14.10 wants of a
-	 * NONCE, and 32 is far below its 763 bytes. */
-	for (i = 0; i < NONCE_RAW_SIZE; i += 3) {
-		v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 |
-		    raw[i + 2];
-		out[o++] = base64url[v >> 18 & 63];
-		out[o++] = base64url[v >> 12 & 63];
-		out[o++] = base64url[v >> 6 & 63];
-		out[o++] = base64url[v & 63];
-	}
-	out[o] = '\0';
+	/* base64url: no quote or backslash, as RFC 8489 section 14.10
+	 * wants of a NONCE, and 32 characters, far below its 763 bytes. */
+	base64url_encode(raw, NONCE_RAW_SIZE, out);
 	return 0;
-}
-
-static int
-base64url_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
 }
 
 /* auth_nonce_check() with the digests of crypto. */
@@ -619,26 +590,12 @@ nonce_check(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
 	    const struct sockaddr *client, int64_t now, const void *nonce,
 	    size_t len)
 {
-	const uint8_t *s = nonce;
 	uint8_t raw[NONCE_RAW_SIZE], ip[16], mac[NONCE_MAC_SIZE];
 	uint64_t expiry;
-	uint32_t v;
-	size_t i, j, o = 0;
-	int c;
 
-	if (len != AUTH_NONCE_LEN || client_ip(client, ip) == -1)
+	if (len != AUTH_NONCE_LEN || client_ip(client, ip) == -1 ||
+	    base64url_decode(nonce, len, raw, sizeof(raw)) != NONCE_RAW_SIZE)
 		return AUTH_NONCE_BAD;
-	for (i = 0; i < AUTH_NONCE_LEN; i += 4) {
-		v = 0;
-		for (j = 0; j < 4; j++) {
-			if ((c = base64url_value(s[i + j])) < 0)
-				return AUTH_NONCE_BAD;
-			v = v << 6 | (uint32_t)c;
-		}
-		raw[o++] = (uint8_t)(v >> 16);
-		raw[o++] = (uint8_t)(v >> 8);
-		raw[o++] = (uint8_t)v;
-	}
 	expiry = get64(raw);
 	if (nonce_mac(crypto, key, ip, expiry, mac) == -1 ||
 	    CRYPTO_memcmp(mac, raw + 8, NONCE_MAC_SIZE) != 0)

@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "base64url.h"
 #include "htab.h"
 #include "sig.h"
 
@@ -38,14 +39,11 @@
 #define ID_TRIES            8 /* fresh ids drawn before giving up */
 #define NAME_BYTES          (4 * SIG_NAME_MAX) /* UTF-8: 4 bytes a code point */
 #define SHA256_SIZE         32
-#define TOKEN_MAC_LEN       43 /* base64url of 32 bytes, unpadded */
+#define TOKEN_MAC_LEN       BASE64URL_LEN(SHA256_SIZE)
 #define TOKEN_EXPIRY_DIGITS 19 /* INT64_MAX has 19 digits */
 
 #define CONTAINER(ptr, type, member)                                           \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-
-static const char base64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static const char *const error_names[SIG_NERRORS] = {
 #define X(name, text) [SIG_ERR_##name] = text,
@@ -854,8 +852,7 @@ token_mac(const char *secret, const char *room, const char *expiry,
 	char input[SIG_ROOM_MAX + 1 + TOKEN_EXPIRY_DIGITS];
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
-	size_t room_len = strlen(room), secret_len = strlen(secret), i, o = 0;
-	uint32_t v;
+	size_t room_len = strlen(room), secret_len = strlen(secret);
 
 	if (room_len > SIG_ROOM_MAX || expiry_len > TOKEN_EXPIRY_DIGITS ||
 	    secret_len > INT_MAX)
@@ -869,21 +866,7 @@ token_mac(const char *secret, const char *room, const char *expiry,
 		OPENSSL_cleanse(mac, sizeof(mac));
 		return -1;
 	}
-	/* RFC 4648 section 5, 3 bytes to 4 characters; the last 2 bytes
-	 * make 3 characters and no padding. */
-	for (i = 0; i + 3 <= SHA256_SIZE; i += 3) {
-		v = (uint32_t)mac[i] << 16 | (uint32_t)mac[i + 1] << 8 |
-		    mac[i + 2];
-		out[o++] = base64url[v >> 18 & 63];
-		out[o++] = base64url[v >> 12 & 63];
-		out[o++] = base64url[v >> 6 & 63];
-		out[o++] = base64url[v & 63];
-	}
-	v = (uint32_t)mac[i] << 16 | (uint32_t)mac[i + 1] << 8;
-	out[o++] = base64url[v >> 18 & 63];
-	out[o++] = base64url[v >> 12 & 63];
-	out[o++] = base64url[v >> 6 & 63];
-	out[o] = '\0';
+	base64url_encode(mac, SHA256_SIZE, out);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
+#include "base64url.h"
 #include "stun.h"
 #include "unit.h"
 
@@ -1272,11 +1273,58 @@ test_digests(void)
 	stun_crypto_free(NULL);
 }
 
+/* base64url: RFC 4648 section 10's vectors, in the URL alphabet and
+ * without padding, both ways; the characters of the URL alphabet; and
+ * what decoding refuses. */
+static void
+test_base64url(void)
+{
+	static const struct {
+		const char *raw, *text;
+	} vec[] = {
+		{ "", "" },
+		{ "f", "Zg" },
+		{ "fo", "Zm8" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg" },
+		{ "fooba", "Zm9vYmE" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	static const uint8_t hi[] = { 0xfb, 0xff, 0xbf };
+	char text[16];
+	uint8_t raw[16];
+
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		size_t n = strlen(vec[i].raw);
+
+		CHECK_INT(
+			base64url_encode((const uint8_t *)vec[i].raw, n, text),
+			BASE64URL_LEN(n));
+		CHECK_STR(text, vec[i].text);
+		CHECK_INT(base64url_decode(vec[i].text, strlen(vec[i].text),
+					   raw, sizeof(raw)),
+			  n);
+		CHECK_MEM(raw, vec[i].raw, n);
+	}
+	base64url_encode(hi, sizeof(hi), text);
+	CHECK_STR(text, "-_-_");
+	CHECK_INT(base64url_decode("-_-_", 4, raw, sizeof(raw)), 3);
+	CHECK_MEM(raw, hi, 3);
+	CHECK_INT(base64url_decode("Zm9v+g", 6, raw, sizeof(raw)), -1);
+	CHECK_INT(base64url_decode("Zm9v=", 5, raw, sizeof(raw)), -1);
+	CHECK_INT(base64url_decode("Zm9vY", 5, raw, sizeof(raw)), -1);
+	CHECK_INT(base64url_decode("Zh", 2, raw, sizeof(raw)), -1);
+	CHECK_INT(base64url_decode("Zm9", 3, raw, sizeof(raw)), -1);
+	CHECK_INT(base64url_decode("Zm-", 3, raw, sizeof(raw)), -1);
+	CHECK_INT(base64url_decode("Zm9vYmFy", 8, raw, 5), -1);
+}
+
 int
 main(void)
 {
 	crypto = stun_crypto_new();
 	CHECK(crypto != NULL);
+	test_base64url();
 	test_digests();
 	test_known();
 	test_long_term_key();
