@@ -246,7 +246,7 @@ struct shard {
 	int ep;
 	int tfd;
 	uint64_t rng;
-	struct stun_crypto *crypto; /* this thread's digests (NULL: none) */
+	struct digest_ctx *crypto; /* this thread's digests (NULL: none) */
 	struct sess *sess;
 	unsigned int nsess;
 	struct flow *flows;
@@ -1638,7 +1638,7 @@ shards_new(unsigned int (*nsess)(unsigned int), bool flows)
 		struct shard *sh = &shards[t];
 
 		sh->id = t;
-		sh->crypto = stun_crypto_new();
+		sh->crypto = digest_ctx_new();
 		sh->rng = (seed ^ (0x9E3779B97F4A7C15ull * (t + 1))) | 1;
 		sh->nsess = nsess(t);
 		sh->concurrency = opt.concurrency / opt.threads;

@@ -113,7 +113,7 @@ name_hash(const uint8_t *p, size_t len)
 }
 
 int
-auth_long_term_key(struct stun_crypto *crypto, const void *username,
+auth_long_term_key(struct digest_ctx *crypto, const void *username,
 		   size_t username_len, const void *realm, size_t realm_len,
 		   const void *password, size_t password_len,
 		   uint8_t key[AUTH_KEY_SIZE])
@@ -121,17 +121,16 @@ auth_long_term_key(struct stun_crypto *crypto, const void *username,
 	/* RFC 8489 section 9.2.2: key = MD5(username ":" OpaqueString(realm)
 	 * ":" OpaqueString(password)), hashed piecewise so that no copy of
 	 * the password is left to wipe. */
-	const struct stun_chunk in[5] = {
+	const struct digest_chunk in[5] = {
 		{ username, username_len }, { ":", 1 },
 		{ realm, realm_len },       { ":", 1 },
 		{ password, password_len },
 	};
-	uint8_t md[STUN_DIGEST_MAX];
+	uint8_t md[DIGEST_MAX];
 	int rc;
 
-	rc = stun_digest(crypto, STUN_DIGEST_MD5, in, 5, md) == AUTH_KEY_SIZE
-		     ? 0
-		     : -1;
+	rc = digest_hash(crypto, DIGEST_MD5, in, 5, md) == AUTH_KEY_SIZE ? 0
+									 : -1;
 	if (rc == 0)
 		memcpy(key, md, AUTH_KEY_SIZE);
 	OPENSSL_cleanse(md, sizeof(md));
@@ -225,13 +224,13 @@ auth_free(struct auth *auth)
 static int
 auth_make_tag(struct auth *auth)
 {
-	struct stun_chunk in[1 + 2 * (1 + AUTH_MAX_SECRETS)];
+	struct digest_chunk in[1 + 2 * (1 + AUTH_MAX_SECRETS)];
 	uint8_t lens[1 + AUTH_MAX_SECRETS][4];
-	uint8_t md[STUN_DIGEST_MAX];
+	uint8_t md[DIGEST_MAX];
 	size_t i, n = 0;
 	int rc = -1;
 
-	in[n++] = (struct stun_chunk){ tag_label, sizeof(tag_label) };
+	in[n++] = (struct digest_chunk){ tag_label, sizeof(tag_label) };
 	for (i = 0; i <= auth->nsecrets; i++) {
 		const char *v = i == 0 ? auth->realm : auth->secrets[i - 1];
 		size_t len = strlen(v);
@@ -240,10 +239,10 @@ auth_make_tag(struct auth *auth)
 		lens[i][1] = (uint8_t)(len >> 16);
 		lens[i][2] = (uint8_t)(len >> 8);
 		lens[i][3] = (uint8_t)len;
-		in[n++] = (struct stun_chunk){ lens[i], 4 };
-		in[n++] = (struct stun_chunk){ v, len };
+		in[n++] = (struct digest_chunk){ lens[i], 4 };
+		in[n++] = (struct digest_chunk){ v, len };
 	}
-	if (stun_digest(NULL, STUN_DIGEST_SHA256, in, n, md) == SHA256_SIZE) {
+	if (digest_hash(NULL, DIGEST_SHA256, in, n, md) == SHA256_SIZE) {
 		memcpy(auth->tag, md, AUTH_TAG_SIZE);
 		rc = 0;
 	}
@@ -384,18 +383,18 @@ fail:
 }
 
 int
-auth_rest_password(struct stun_crypto *crypto, const char *secret,
+auth_rest_password(struct digest_ctx *crypto, const char *secret,
 		   const void *username, size_t username_len,
 		   char out[AUTH_REST_PASSWORD_LEN + 1])
 {
-	const struct stun_chunk in = { username, username_len };
-	uint8_t mac[STUN_DIGEST_MAX];
+	const struct digest_chunk in = { username, username_len };
+	uint8_t mac[DIGEST_MAX];
 	int n = -1;
 
 	/* draft-uberti-behave-turn-rest-00 section 2.2: password =
 	 * base64(HMAC(secret key, username)), SHA-1 as coturn uses it. */
-	if (stun_hmac(crypto, STUN_DIGEST_SHA1, secret, strlen(secret), &in, 1,
-		      mac) == SHA1_SIZE)
+	if (digest_hmac(crypto, DIGEST_SHA1, secret, strlen(secret), &in, 1,
+			mac) == SHA1_SIZE)
 		n = EVP_EncodeBlock((unsigned char *)out, mac, SHA1_SIZE);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return n == AUTH_REST_PASSWORD_LEN ? 0 : -1;
@@ -476,7 +475,7 @@ rest_window(const struct auth *auth, const void *username, size_t username_len,
 
 /* auth_rest_keys() with the digests of crypto (NULL: fetched per call). */
 static enum auth_reason
-rest_keys(const struct auth *auth, struct stun_crypto *crypto,
+rest_keys(const struct auth *auth, struct digest_ctx *crypto,
 	  const void *username, size_t username_len, int64_t now,
 	  uint8_t keys[][AUTH_KEY_SIZE], size_t *nkeys, int64_t *expiry)
 {
@@ -543,21 +542,21 @@ client_ip(const struct sockaddr *sa, uint8_t ip[16])
 /* HMAC-SHA256(key, label || expiry || ip), its first NONCE_MAC_SIZE bytes
  * into mac; 0 or -1. */
 static int
-nonce_mac(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
+nonce_mac(struct digest_ctx *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
 	  const uint8_t ip[16], uint64_t expiry, uint8_t mac[NONCE_MAC_SIZE])
 {
 	uint8_t when[8];
-	const struct stun_chunk in[3] = {
+	const struct digest_chunk in[3] = {
 		{ nonce_label, sizeof(nonce_label) },
 		{ when, sizeof(when) },
 		{ ip, 16 },
 	};
-	uint8_t full[STUN_DIGEST_MAX];
+	uint8_t full[DIGEST_MAX];
 	int rc = -1;
 
 	put64(when, expiry);
-	if (stun_hmac(crypto, STUN_DIGEST_SHA256, key, AUTH_NONCE_KEY_SIZE, in,
-		      3, full) == SHA256_SIZE) {
+	if (digest_hmac(crypto, DIGEST_SHA256, key, AUTH_NONCE_KEY_SIZE, in, 3,
+			full) == SHA256_SIZE) {
 		memcpy(mac, full, NONCE_MAC_SIZE);
 		rc = 0;
 	}
@@ -567,7 +566,7 @@ nonce_mac(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
 
 /* auth_nonce_make() with the digests of crypto. */
 static int
-nonce_make(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
+nonce_make(struct digest_ctx *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
 	   const struct sockaddr *client, int64_t now, uint32_t ttl, char *out,
 	   size_t outlen)
 {
@@ -586,7 +585,7 @@ nonce_make(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
 
 /* auth_nonce_check() with the digests of crypto. */
 static enum auth_nonce_result
-nonce_check(struct stun_crypto *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
+nonce_check(struct digest_ctx *crypto, const uint8_t key[AUTH_NONCE_KEY_SIZE],
 	    const struct sockaddr *client, int64_t now, const void *nonce,
 	    size_t len)
 {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct stun_crypto;
+struct digest_ctx;
 struct stun_msg;
 
 #define AUTH_KEY_SIZE             16    /* MD5, RFC 8489 section 9.2.2 */
@@ -134,7 +134,7 @@ struct auth_request {
 	int64_t now; /* unix seconds: the nonce and REST clock */
 	/* The server's nonce key, made at start and kept across reloads. */
 	const uint8_t *nonce_key;       /* AUTH_NONCE_KEY_SIZE bytes */
-	struct stun_crypto *crypto;     /* NULL: digests fetched per call */
+	struct digest_ctx *crypto;      /* NULL: digests fetched per call */
 	const struct auth_known *known; /* NULL when none */
 };
 
@@ -145,7 +145,7 @@ struct auth_request {
  * algorithm: MD5(username ":" realm ":" password), 16 bytes, into key.
  * Returns 0, or -1 if OpenSSL fails (MD5 is absent in FIPS mode).
  */
-int auth_long_term_key(struct stun_crypto *crypto, const void *username,
+int auth_long_term_key(struct digest_ctx *crypto, const void *username,
 		       size_t username_len, const void *realm, size_t realm_len,
 		       const void *password, size_t password_len,
 		       uint8_t key[AUTH_KEY_SIZE]);
@@ -188,7 +188,7 @@ const uint8_t *auth_find_user(const struct auth *auth, const void *name,
  * out[AUTH_REST_PASSWORD_LEN + 1].  crypto may be NULL, here and in
  * auth_long_term_key().  Returns 0, or -1 if OpenSSL fails.
  */
-int auth_rest_password(struct stun_crypto *crypto, const char *secret,
+int auth_rest_password(struct digest_ctx *crypto, const char *secret,
 		       const void *username, size_t username_len,
 		       char out[AUTH_REST_PASSWORD_LEN + 1]);
 

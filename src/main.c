@@ -211,7 +211,7 @@ turn_open(struct turnpiked *d)
 	d->server.unauth = ratelimit_new(12, hkey);
 	turn_random(hkey, sizeof(hkey));
 	d->server.answers = txcache_new(10, hkey);
-	d->server.crypto = stun_crypto_new();
+	d->server.crypto = digest_ctx_new();
 	if (d->server.allocs == NULL || d->server.unauth == NULL ||
 	    d->server.answers == NULL || d->server.crypto == NULL)
 		fatalx("turn: out of memory");
@@ -236,7 +236,7 @@ turn_close(struct turnpiked *d)
 	relay_free(d->relay);
 	ratelimit_free(d->server.unauth);
 	txcache_free(d->server.answers);
-	stun_crypto_free(d->server.crypto);
+	digest_ctx_free(d->server.crypto);
 	policy_free(&d->policy);
 	OPENSSL_cleanse(d->server.nonce_key, sizeof(d->server.nonce_key));
 }

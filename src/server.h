@@ -26,7 +26,7 @@
 
 struct auth;
 struct conf;
-struct stun_crypto;
+struct digest_ctx;
 struct peer_policy;
 struct ratelimit;
 struct txcache;
@@ -92,7 +92,7 @@ struct server {
 	struct peer_policy *peers;
 	struct ratelimit *unauth;
 	struct txcache *answers;
-	struct stun_crypto *crypto;
+	struct digest_ctx *crypto;
 	uint8_t nonce_key[SERVER_NONCE_KEY_SIZE];
 	const struct server_relay_ops *relay;
 	void *relay_ctx;

@@ -5,11 +5,11 @@
  * It parses a message that is already in memory into a struct stun_msg that
  * points into the caller's buffer, decodes the attribute values turnpike
  * needs, checks MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT,
- * and builds messages into a caller's buffer; it also holds the HMAC and
- * the fetched digests (struct stun_crypto) those checks and auth.c share.
- * It is pure: no socket, no clock, no global state but constant tables, no
- * heap memory of its own but a struct stun_crypto, and no logging.  Every length that comes off the wire is checked against the
- * buffer before it is used.  What a server does with a message (which
+ * and builds messages into a caller's buffer; the HMACs and digests are
+ * digest.c's.  It is pure: no socket, no clock, no global state but constant
+ * tables, no heap memory of its own, and no logging.  Every length that
+ * comes off the wire is checked against the buffer before it is used.
+ * What a server does with a message (which
  * attributes it requires, which key it uses, what it answers) is not here.
  */
 #include <stdbool.h>
@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "bytes.h"
+#include "digest.h"
 #include "stun.h"
 
 #define STUN_ATTR_HEADER_SIZE 4
@@ -37,7 +38,6 @@
 #define STUN_FAMILY_IPV4      0x01
 #define STUN_FAMILY_IPV6      0x02
 #define STUN_ERROR_REASON_MAX 509 /* RFC 8489 section 14.8, when encoding */
-#define HMAC_MAX_BLOCK        128 /* block size of SHA-512, the largest */
 
 static const struct {
 	int code;
@@ -135,171 +135,21 @@ stun_fingerprint(const uint8_t *buf, size_t len)
 	return crc ^ 0xFFFFFFFFu ^ STUN_FINGERPRINT_XOR;
 }
 
-struct stun_crypto {
-	EVP_MD *md[STUN_NDIGESTS]; /* NULL where the provider has none */
-	EVP_MD_CTX *ctx;
-};
-
-static const char *const stun_digest_names[STUN_NDIGESTS] = {
-	[STUN_DIGEST_MD5] = "MD5",
-	[STUN_DIGEST_SHA1] = "SHA1",
-	[STUN_DIGEST_SHA256] = "SHA256",
-};
-
-struct stun_crypto *
-stun_crypto_new(void)
-{
-	struct stun_crypto *crypto;
-
-	if ((crypto = calloc(1, sizeof(*crypto))) == NULL)
-		return NULL;
-	if ((crypto->ctx = EVP_MD_CTX_new()) == NULL) {
-		free(crypto);
-		return NULL;
-	}
-	for (int d = 0; d < STUN_NDIGESTS; d++)
-		crypto->md[d] = EVP_MD_fetch(NULL, stun_digest_names[d], NULL);
-	return crypto;
-}
-
-void
-stun_crypto_free(struct stun_crypto *crypto)
-{
-	if (crypto == NULL)
-		return;
-	for (int d = 0; d < STUN_NDIGESTS; d++)
-		EVP_MD_free(crypto->md[d]);
-	EVP_MD_CTX_free(crypto->ctx);
-	free(crypto);
-}
-
-/* The digest d: crypto's, or OpenSSL's implicitly fetched one. */
-static const EVP_MD *
-crypto_md(const struct stun_crypto *crypto, enum stun_digest d)
-{
-	if (crypto != NULL && crypto->md[d] != NULL)
-		return crypto->md[d];
-	switch (d) {
-	case STUN_DIGEST_MD5:
-		return EVP_md5();
-	case STUN_DIGEST_SHA1:
-		return EVP_sha1();
-	default:
-		return EVP_sha256();
-	}
-}
-
-/* One hash of the concatenation of a prefix (may be NULL) and in[0..n). */
-static bool
-digest_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *prefix,
-	   size_t prefixlen, const struct stun_chunk *in, size_t n,
-	   uint8_t *out)
-{
-	if (!EVP_DigestInit_ex(ctx, md, NULL) ||
-	    (prefix != NULL && !EVP_DigestUpdate(ctx, prefix, prefixlen)))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!EVP_DigestUpdate(ctx, in[i].p, in[i].len))
-			return false;
-	return EVP_DigestFinal_ex(ctx, out, NULL) == 1;
-}
-
-int
-stun_digest(struct stun_crypto *crypto, enum stun_digest d,
-	    const struct stun_chunk *in, size_t n, uint8_t out[STUN_DIGEST_MAX])
-{
-	const EVP_MD *md = crypto_md(crypto, d);
-	EVP_MD_CTX *ctx = crypto != NULL ? crypto->ctx : EVP_MD_CTX_new();
-	int size = EVP_MD_get_size(md);
-	bool ok;
-
-	if (ctx == NULL || size <= 0 || size > STUN_DIGEST_MAX)
-		ok = false;
-	else
-		ok = digest_run(ctx, md, NULL, 0, in, n, out);
-	if (crypto == NULL)
-		EVP_MD_CTX_free(ctx);
-	return ok ? size : -1;
-}
-
-/*
- * HMAC (RFC 2104) built on EVP_MD_CTX.  Why not OpenSSL's own: HMAC_CTX is
- * deprecated in OpenSSL 3; EVP_MAC and the one-shot HMAC() fetch the MAC and
- * the digest per call; and HMAC() takes one contiguous buffer, so checking
- * MESSAGE-INTEGRITY with it would mean copying the message to patch its
- * length field (RFC 8489 section 14.5).  Here the input is a list of
- * chunks: the patched header is a 20-byte copy on the caller's stack and
- * the body is hashed in place.
- */
-int
-stun_hmac(struct stun_crypto *crypto, enum stun_digest d, const void *key,
-	  size_t keylen, const struct stun_chunk *in, size_t n,
-	  uint8_t out[STUN_DIGEST_MAX])
-{
-	const EVP_MD *md = crypto_md(crypto, d);
-	EVP_MD_CTX *ctx = crypto != NULL ? crypto->ctx : EVP_MD_CTX_new();
-	uint8_t pad[HMAC_MAX_BLOCK];
-	uint8_t hashed_key[STUN_DIGEST_MAX];
-	uint8_t inner[STUN_DIGEST_MAX];
-	struct stun_chunk chunk;
-	const uint8_t *k = key;
-	int block = EVP_MD_get_block_size(md);
-	int mdlen = EVP_MD_get_size(md);
-	int rc = -1;
-	size_t i;
-
-	if (ctx == NULL || block <= 0 || (size_t)block > sizeof(pad) ||
-	    mdlen <= 0 || (size_t)mdlen > sizeof(inner))
-		goto done;
-
-	/* RFC 2104 section 2: a key longer than a block is hashed first. */
-	if (keylen > (size_t)block) {
-		chunk.p = key;
-		chunk.len = keylen;
-		if (!digest_run(ctx, md, NULL, 0, &chunk, 1, hashed_key))
-			goto done;
-		k = hashed_key;
-		keylen = (size_t)mdlen;
-	}
-
-	memset(pad, 0x36, (size_t)block);
-	for (i = 0; i < keylen; i++)
-		pad[i] ^= k[i];
-	if (!digest_run(ctx, md, pad, (size_t)block, in, n, inner))
-		goto done;
-
-	memset(pad, 0x5c, (size_t)block);
-	for (i = 0; i < keylen; i++)
-		pad[i] ^= k[i];
-	chunk.p = inner;
-	chunk.len = (size_t)mdlen;
-	if (!digest_run(ctx, md, pad, (size_t)block, &chunk, 1, out))
-		goto done;
-	rc = mdlen;
-done:
-	OPENSSL_cleanse(pad, sizeof(pad));
-	OPENSSL_cleanse(hashed_key, sizeof(hashed_key));
-	OPENSSL_cleanse(inner, sizeof(inner));
-	if (crypto == NULL)
-		EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
 /*
  * The HMAC with d of header[0..20) || body[0..bodylen), as the integrity
  * attributes have it; false when OpenSSL fails.
  */
 static bool
-hmac_message(struct stun_crypto *crypto, enum stun_digest d, const uint8_t *key,
+hmac_message(struct digest_ctx *crypto, enum digest_kind d, const uint8_t *key,
 	     size_t keylen, const uint8_t header[STUN_HEADER_SIZE],
-	     const uint8_t *body, size_t bodylen, uint8_t out[STUN_DIGEST_MAX])
+	     const uint8_t *body, size_t bodylen, uint8_t out[DIGEST_MAX])
 {
-	const struct stun_chunk in[2] = {
+	const struct digest_chunk in[2] = {
 		{ header, STUN_HEADER_SIZE },
 		{ body, bodylen },
 	};
 
-	return stun_hmac(crypto, d, key, keylen, in, 2, out) > 0;
+	return digest_hmac(crypto, d, key, keylen, in, 2, out) > 0;
 }
 
 /* Empty the attribute list, so that a message that failed to parse answers
@@ -567,13 +417,13 @@ stun_get_error_code(const struct stun_msg *msg, const struct stun_attr *a,
  * header and the attribute.  The comparison is constant time.
  */
 static bool
-check_integrity(struct stun_crypto *crypto, const struct stun_msg *msg,
-		int index, enum stun_digest d, size_t minlen, size_t maxlen,
+check_integrity(struct digest_ctx *crypto, const struct stun_msg *msg,
+		int index, enum digest_kind d, size_t minlen, size_t maxlen,
 		const uint8_t *key, size_t keylen)
 {
 	const struct stun_attr *a;
 	uint8_t header[STUN_HEADER_SIZE];
-	uint8_t digest[STUN_DIGEST_MAX];
+	uint8_t digest[DIGEST_MAX];
 	size_t start, end;
 	bool ok;
 
@@ -599,9 +449,8 @@ check_integrity(struct stun_crypto *crypto, const struct stun_msg *msg,
 }
 
 bool
-stun_check_integrity_with(struct stun_crypto *crypto,
-			  const struct stun_msg *msg, bool sha256,
-			  const uint8_t *key, size_t keylen)
+stun_check_integrity_with(struct digest_ctx *crypto, const struct stun_msg *msg,
+			  bool sha256, const uint8_t *key, size_t keylen)
 {
 	/* RFC 8489 section 14.5: the value is the 20-byte HMAC-SHA1.
 	 * Section 14.6: the SHA-256 value "MUST be at least 16 bytes" and
@@ -609,9 +458,9 @@ stun_check_integrity_with(struct stun_crypto *crypto,
 	 * HMAC-SHA256 when truncated. */
 	if (sha256)
 		return check_integrity(crypto, msg, msg->integrity_sha256,
-				       STUN_DIGEST_SHA256, STUN_SHA256_MIN_SIZE,
+				       DIGEST_SHA256, STUN_SHA256_MIN_SIZE,
 				       STUN_SHA256_SIZE, key, keylen);
-	return check_integrity(crypto, msg, msg->integrity, STUN_DIGEST_SHA1,
+	return check_integrity(crypto, msg, msg->integrity, DIGEST_SHA1,
 			       STUN_SHA1_SIZE, STUN_SHA1_SIZE, key, keylen);
 }
 
@@ -861,10 +710,10 @@ stun_add_unknown(struct stun_builder *b, const uint16_t *types, unsigned int n)
  * HMAC runs over the buffer as it stands.
  */
 static int
-add_integrity(struct stun_builder *b, uint16_t type, enum stun_digest d,
+add_integrity(struct stun_builder *b, uint16_t type, enum digest_kind d,
 	      size_t size, const uint8_t *key, size_t keylen)
 {
-	uint8_t digest[STUN_DIGEST_MAX];
+	uint8_t digest[DIGEST_MAX];
 	size_t start = b->len;
 	uint8_t *p;
 
@@ -884,7 +733,7 @@ add_integrity(struct stun_builder *b, uint16_t type, enum stun_digest d,
 int
 stun_add_integrity(struct stun_builder *b, const uint8_t *key, size_t keylen)
 {
-	return add_integrity(b, STUN_ATTR_MESSAGE_INTEGRITY, STUN_DIGEST_SHA1,
+	return add_integrity(b, STUN_ATTR_MESSAGE_INTEGRITY, DIGEST_SHA1,
 			     STUN_SHA1_SIZE, key, keylen);
 }
 
@@ -893,7 +742,7 @@ stun_add_integrity_sha256(struct stun_builder *b, const uint8_t *key,
 			  size_t keylen)
 {
 	return add_integrity(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256,
-			     STUN_DIGEST_SHA256, STUN_SHA256_SIZE, key, keylen);
+			     DIGEST_SHA256, STUN_SHA256_SIZE, key, keylen);
 }
 
 int

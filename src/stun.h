@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "digest.h"
+
 /*
  *  0                   1                   2                   3
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -174,38 +176,6 @@ stun_attr_required(uint16_t type)
 	return type < 0x8000;
 }
 
-/*
- * The digests STUN hashes with: HMAC-SHA1 for MESSAGE-INTEGRITY, HMAC-SHA256
- * for MESSAGE-INTEGRITY-SHA256, MD5 for the long-term key (RFC 8489 sections
- * 9.2.2, 14.5, 14.6).  auth.c uses them too, for REST passwords and nonces.
- */
-enum stun_digest {
-	STUN_DIGEST_MD5 = 0,
-	STUN_DIGEST_SHA1,
-	STUN_DIGEST_SHA256,
-	STUN_NDIGESTS
-};
-
-#define STUN_DIGEST_MAX 64 /* EVP_MAX_MD_SIZE: the largest digest, bytes */
-
-/* One piece of the input of stun_digest() and stun_hmac(). */
-struct stun_chunk {
-	const void *p;
-	size_t len;
-};
-
-/*
- * struct stun_crypto: the digests of enum stun_digest fetched from OpenSSL
- * once, and one EVP_MD_CTX that every hash made with it reuses.  OpenSSL 3
- * looks an algorithm up in its provider store, under a lock, each time
- * EVP_sha1() or the one-shot HMAC() is used, and a context costs a malloc;
- * a request hashes a dozen times.  The daemon makes one before its event
- * loop (struct server owns it) and frees it at exit.  It is scratch space,
- * not shared state: one per thread.  Every function that takes one accepts
- * NULL and then fetches for that call and uses a context of its own.
- */
-struct stun_crypto;
-
 /* stun.c */
 
 /*
@@ -229,33 +199,6 @@ enum stun_parse_result stun_parse(const uint8_t *buf, size_t len,
  * kind of frame.  It does not check the body.
  */
 long stun_frame_len(const uint8_t *buf, size_t len);
-
-/*
- * Fetch the digests and make the context.  Returns NULL when OpenSSL fails
- * or memory runs out; a digest the provider lacks (MD5 in FIPS mode) is
- * not an error here, its use fails later as it would without this.
- */
-struct stun_crypto *stun_crypto_new(void);
-
-/* Free what stun_crypto_new() made; NULL is fine. */
-void stun_crypto_free(struct stun_crypto *crypto);
-
-/*
- * The digest d of the concatenation of in[0..n) into out.  Returns the
- * digest's size in bytes, or -1 when OpenSSL fails.
- */
-int stun_digest(struct stun_crypto *crypto, enum stun_digest d,
-		const struct stun_chunk *in, size_t n,
-		uint8_t out[STUN_DIGEST_MAX]);
-
-/*
- * HMAC (RFC 2104) with the digest d under key[0..keylen) of the
- * concatenation of in[0..n), into out.  Returns the size of the MAC in
- * bytes, or -1 when OpenSSL fails.  Intermediate values are wiped.
- */
-int stun_hmac(struct stun_crypto *crypto, enum stun_digest d, const void *key,
-	      size_t keylen, const struct stun_chunk *in, size_t n,
-	      uint8_t out[STUN_DIGEST_MAX]);
 
 /* First attribute of a type, or NULL. */
 const struct stun_attr *stun_find(const struct stun_msg *msg, uint16_t type);
@@ -307,7 +250,7 @@ bool stun_check_integrity_sha256(const struct stun_msg *msg, const uint8_t *key,
  * of MESSAGE-INTEGRITY-SHA256 when sha256 is set, else of
  * MESSAGE-INTEGRITY.
  */
-bool stun_check_integrity_with(struct stun_crypto *crypto,
+bool stun_check_integrity_with(struct digest_ctx *crypto,
 			       const struct stun_msg *msg, bool sha256,
 			       const uint8_t *key, size_t keylen);
 
@@ -330,7 +273,7 @@ struct stun_builder {
 	bool overflow;
 	/* Digests for the integrity attributes: NULL after stun_build_init()
 	 * (fetched per call); the caller may set its own, which it keeps. */
-	struct stun_crypto *crypto;
+	struct digest_ctx *crypto;
 };
 
 /* Start a message of the given type and transaction id in buf[0..cap). */

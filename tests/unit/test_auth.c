@@ -54,7 +54,7 @@ static const char north_alice_password[] = "Cd/49soE35ICqcJF/bCTn8Z4OyE=";
 
 /* The digests most checks use, as the daemon does; NULL in some, as the
  * tools do. */
-static struct stun_crypto *crypto;
+static struct digest_ctx *crypto;
 
 static const uint8_t nonce_key[AUTH_NONCE_KEY_SIZE] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
@@ -1226,51 +1226,52 @@ done:
 	auth_free(added);
 }
 
-/* stun_digest() and stun_hmac() with and without a struct stun_crypto,
+/* digest_hash() and digest_hmac() with and without a struct digest_ctx,
  * against OpenSSL's one-shot functions. */
 static void
 test_digests(void)
 {
 	static const char text[] =
 		"The quick brown fox jumps over the lazy dog";
-	const struct stun_chunk whole = { text, sizeof(text) - 1 };
-	const struct stun_chunk parts[3] = { { text, 4 },
-					     { text + 4, 0 },
-					     { text + 4, sizeof(text) - 5 } };
+	const struct digest_chunk whole = { text, sizeof(text) - 1 };
+	const struct digest_chunk parts[3] = { { text, 4 },
+					       { text + 4, 0 },
+					       { text + 4, sizeof(text) - 5 } };
 	static const char *const names[] = { "MD5", "SHA1", "SHA256" };
-	uint8_t want[EVP_MAX_MD_SIZE], got[STUN_DIGEST_MAX];
+	uint8_t want[EVP_MAX_MD_SIZE], got[DIGEST_MAX];
 	uint8_t longkey[200];
 	unsigned int wlen;
 
 	memset(longkey, 0x42, sizeof(longkey));
-	for (int d = 0; d < STUN_NDIGESTS; d++) {
+	for (int d = 0; d < DIGEST_N; d++) {
 		const EVP_MD *md = EVP_get_digestbyname(names[d]);
 
 		CHECK(EVP_Digest(text, sizeof(text) - 1, want, &wlen, md,
 				 NULL) == 1);
-		CHECK_INT(stun_digest(crypto, d, &whole, 1, got), wlen);
+		CHECK_INT(digest_hash(crypto, d, &whole, 1, got), wlen);
 		CHECK_MEM(got, want, wlen);
-		CHECK_INT(stun_digest(NULL, d, parts, 3, got), wlen);
+		CHECK_INT(digest_hash(NULL, d, parts, 3, got), wlen);
 		CHECK_MEM(got, want, wlen);
 		/* HMAC, with a short key and with one longer than a block. */
 		HMAC(md, "key", 3, (const uint8_t *)text, sizeof(text) - 1,
 		     want, &wlen);
-		CHECK_INT(stun_hmac(crypto, d, "key", 3, parts, 3, got), wlen);
+		CHECK_INT(digest_hmac(crypto, d, "key", 3, parts, 3, got),
+			  wlen);
 		CHECK_MEM(got, want, wlen);
-		CHECK_INT(stun_hmac(NULL, d, "key", 3, &whole, 1, got), wlen);
+		CHECK_INT(digest_hmac(NULL, d, "key", 3, &whole, 1, got), wlen);
 		CHECK_MEM(got, want, wlen);
 		HMAC(md, longkey, sizeof(longkey), (const uint8_t *)text,
 		     sizeof(text) - 1, want, &wlen);
-		CHECK_INT(stun_hmac(crypto, d, longkey, sizeof(longkey), parts,
-				    3, got),
+		CHECK_INT(digest_hmac(crypto, d, longkey, sizeof(longkey),
+				      parts, 3, got),
 			  wlen);
 		CHECK_MEM(got, want, wlen);
 	}
 	/* Used again after all that, the one context starts afresh. */
 	HMAC(EVP_sha1(), "", 0, NULL, 0, want, &wlen);
-	CHECK_INT(stun_hmac(crypto, STUN_DIGEST_SHA1, "", 0, NULL, 0, got), 20);
+	CHECK_INT(digest_hmac(crypto, DIGEST_SHA1, "", 0, NULL, 0, got), 20);
 	CHECK_MEM(got, want, 20);
-	stun_crypto_free(NULL);
+	digest_ctx_free(NULL);
 }
 
 /* base64url: RFC 4648 section 10's vectors, in the URL alphabet and
@@ -1322,7 +1323,7 @@ test_base64url(void)
 int
 main(void)
 {
-	crypto = stun_crypto_new();
+	crypto = digest_ctx_new();
 	CHECK(crypto != NULL);
 	test_base64url();
 	test_digests();
@@ -1335,6 +1336,6 @@ main(void)
 	test_rest_keys();
 	test_nonce();
 	test_check();
-	stun_crypto_free(crypto);
+	digest_ctx_free(crypto);
 	return unit_done("test_auth");
 }

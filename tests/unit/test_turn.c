@@ -552,7 +552,7 @@ test_rest_reload(void)
 
 	if (north == NULL || again == NULL || south == NULL)
 		goto done;
-	srv.crypto = stun_crypto_new();
+	srv.crypto = digest_ctx_new();
 	CHECK(srv.crypto != NULL);
 	from.sin_port = htons(40100);
 	CHECK_INT(auth_rest_mint("north", "dave", now_unix + 300, user,
@@ -593,7 +593,7 @@ test_rest_reload(void)
 	CHECK_INT(stats.auth_failures[AUTH_REASON_REST_EXPIRED], 1);
 done:
 	srv.auth = pol.auth;
-	stun_crypto_free(srv.crypto);
+	digest_ctx_free(srv.crypto);
 	srv.crypto = NULL;
 	auth_free(north);
 	auth_free(again);
