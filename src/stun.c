@@ -9,8 +9,8 @@
  * digest.c's.  It is pure: no socket, no clock, no global state but constant
  * tables, no heap memory of its own, and no logging.  Every length that
  * comes off the wire is checked against the buffer before it is used.
- * What a server does with a message (which
- * attributes it requires, which key it uses, what it answers) is not here.
+ * What a server does with a message (which attributes it requires, which
+ * key it uses, what it answers) is not here.
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -174,19 +174,6 @@ class AbuseCase(TurnCase):
         for s in self.SECRETS:
             self.assertNotIn(s, text, "a secret in the log")
 
-    def assert_serves(self, d, user="alice", host=None):
-        """A new allocation of user (from host) on d relays both ways."""
-        kw = {"host": host} if host else {}
-        c = self.allocated(user, daemon=d, **kw)
-        relay = tc.relayed_address(c.allocation)
-        p = self.peer()
-        self.assert_success(c.create_permission(p.addr),
-                            tc.CREATE_PERMISSION)
-        data = tc.random_payload(40)
-        c.send(p.addr, data)
-        self.assert_to_peer(p, relay, data)
-        p.sendto(data[::-1], relay)
-        self.assert_from_peer(c, p.addr, data[::-1])
 
 
 @tp.skip_if_wrapped("bounds on the flood's time and the daemon's memory")
@@ -356,7 +343,7 @@ class Flood(AbuseCase):
         growth = d.rss_kb() - rss0
         print("\nBinding flood: RSS %+d kB" % growth, file=sys.stderr)
         self.assertLess(growth, MAX_RSS_GROWTH_KB)
-        self.assert_serves(d)
+        self.assert_serving(daemon=d)
 
 
 class Amplification(AbuseCase):
@@ -543,7 +530,7 @@ class NastyStrings(AbuseCase):
         # The usernames with control characters were refused, so they
         # never reached the log; the others are there, escaped or as is.
         self.assertIn("%n%s%x%p", log)
-        self.assert_serves(d, "bob")
+        self.assert_serving("bob", daemon=d)
 
     def test_username_with_nul(self):
         """Two REST usernames that differ after a NUL byte are refused
@@ -610,7 +597,7 @@ class NastyStrings(AbuseCase):
                 s.sendall(req)
                 self.assertTrue(s.recv(64).startswith(b"HTTP/1.1 "))
         self.assertEqual(wc.http_request(d, "/healthz").status, 200)
-        self.assert_serves(d, "alice")
+        self.assert_serving("alice", daemon=d)
 
 
 class Quotas(AbuseCase):
@@ -646,7 +633,7 @@ class Quotas(AbuseCase):
         self.assert_to_peer(live, tc.relayed_address(a1.allocation),
                             b"still here")
         # bob is served while alice is at her quota.
-        self.assert_serves(d, "bob")
+        self.assert_serving("bob", daemon=d)
         # The server's total: alice 2 + bob 1 + one REST user = 4, then
         # 508 for anyone.
         self.assert_success(self.rest_client(daemon=d).allocate(),
@@ -655,7 +642,7 @@ class Quotas(AbuseCase):
                           tc.ALLOCATE, 508, signed=True)
         # alice frees one: bob gets it.
         self.assert_success(a1.refresh(0), tc.REFRESH)
-        self.assert_serves(d, "bob")
+        self.assert_serving("bob", daemon=d)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ Not here, because it is elsewhere: a WebSocket client that stops reading
 """
 
 import os
-import random
 import select
 import signal
 import socket
@@ -46,27 +45,6 @@ def loopback_turn(**turn):
     """turn_conf() with loopback peers allowed, as a lab has it."""
     turn.setdefault("allowed_peers", ["127.0.0.1"])
     return turn_conf(**turn)
-
-
-def free_port_pair():
-    """p, p+1 free for UDP on 127.0.0.1, below the kernel's ephemeral
-    range so that no client socket takes them meanwhile."""
-    rng = random.Random()
-    for _ in range(200):
-        p = rng.randrange(20000, 32000)
-        socks = []
-        try:
-            for port in (p, p + 1):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return p
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise tp.HarnessError("no free pair of ports")
 
 
 def closed_udp_port():
@@ -116,19 +94,6 @@ class FaultCase(TurnCase):
         self.addCleanup(done)
         return d
 
-    def assert_serves(self, d, user="alice"):
-        """assert_serving() on daemon d: a new allocation of user relays
-        both ways with a loopback peer."""
-        c = self.allocated(user, daemon=d)
-        relay = tc.relayed_address(c.allocation)
-        p = self.peer()
-        self.assert_success(c.create_permission(p.addr),
-                            tc.CREATE_PERMISSION)
-        data = tc.random_payload(40)
-        c.send(p.addr, data)
-        self.assert_to_peer(p, relay, data)
-        p.sendto(data[::-1], relay)
-        self.assert_from_peer(c, p.addr, data[::-1])
 
 
 class Reload(FaultCase):
@@ -223,12 +188,12 @@ class Reload(FaultCase):
             p.sendto(data[::-1], relay)
             self.assert_from_peer(c, p.addr, data[::-1])
             # alice still exists for new allocations.
-            self.assert_serves(d, "alice")
+            self.assert_serving("alice", daemon=d)
         mark = d.mark()
         tp.write_file(d.conf_path, good)
         d.signal(signal.SIGHUP)
         d.wait_log(RELOADED, since=mark)
-        self.assert_serves(d, "bob")
+        self.assert_serving("bob", daemon=d)
 
 
 class PortRange(FaultCase):
@@ -237,7 +202,7 @@ class PortRange(FaultCase):
     CONF = None
 
     def test_port_range_exhausted(self):
-        low = free_port_pair()
+        low = tp.free_port_pair()
         d = self.start(loopback_turn(port_min=low, port_max=low + 1))
         a = self.allocated(daemon=d)
         b = self.allocated("bob", daemon=d)

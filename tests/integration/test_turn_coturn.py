@@ -114,23 +114,6 @@ def turn_conf(secrets, lifetime=None):
 # -- turnutils_peer -----------------------------------------------------
 
 
-def free_port_pair():
-    """A UDP port P on 127.0.0.1 with P + 1 free too."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            if port >= 65535:
-                continue
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-        return port
-    raise tp.HarnessError("no two adjacent free UDP ports")
-
-
 def echoes(port):
     """Whether something on 127.0.0.1:port echoes a datagram."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -151,7 +134,7 @@ class Peer:
     def __init__(self):
         self.proc = None
         for _ in range(5):
-            self.port = free_port_pair()
+            self.port = tp.free_port_pair()
             self.proc = subprocess.Popen(
                 [PEER, "-L", "127.0.0.1", "-p", str(self.port)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

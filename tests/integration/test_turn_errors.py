@@ -12,8 +12,6 @@ unauthenticated answers.
 """
 
 import os
-import random
-import socket
 import sys
 import time
 
@@ -24,27 +22,6 @@ import turnclient as tc  # noqa: E402
 from turncase import SECRET, TurnCase, turn_conf  # noqa: E402
 
 PUBLIC = ["203.0.113.5", "203.0.113.6", "203.0.113.7", "203.0.113.8"]
-
-
-def free_port_pair():
-    """p, p+1 free for UDP on 127.0.0.1, below the kernel's ephemeral
-    range so that no client socket takes them meanwhile."""
-    rng = random.Random()
-    for _ in range(200):
-        p = rng.randrange(20000, 32000)
-        socks = []
-        try:
-            for port in (p, p + 1):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return p
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise tp.HarnessError("no free pair of ports")
 
 
 class Credentials(TurnCase):
@@ -484,7 +461,7 @@ class Quotas(TurnCase):
     def test_508_ports_exhausted(self):
         """Two relay ports: two allocations, the third is 508 until one
         goes; the one freed is the one reused."""
-        low = free_port_pair()
+        low = tp.free_port_pair()
         d = self.start_daemon(turn_conf(port_min=low, port_max=low + 1))
         clients = [self.client(daemon=d) for _ in range(3)]
         ports = []
@@ -510,7 +487,7 @@ class EvenPortAtTop(TurnCase):
     CONF = None
 
     def test_even_port_max(self):
-        low = free_port_pair()
+        low = tp.free_port_pair()
         low += low % 2
         d = self.start_daemon(turn_conf(port_min=low, port_max=low))
         c = self.client(daemon=d)

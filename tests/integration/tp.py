@@ -14,6 +14,7 @@ Not for: talking STUN; that is stunclient.py.
 import functools
 import os
 import pwd
+import random
 import re
 import shlex
 import shutil
@@ -178,6 +179,27 @@ def free_port(ipv6=False):
             for s in socks:
                 s.close()
     raise HarnessError("no free port found")
+
+
+def free_port_pair():
+    """p, p+1 free for UDP on 127.0.0.1, below the kernel's ephemeral
+    range so that no client socket takes them meanwhile."""
+    rng = random.Random()
+    for _ in range(200):
+        p = rng.randrange(20000, 32000)
+        socks = []
+        try:
+            for port in (p, p + 1):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return p
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise HarnessError("no free pair of ports")
 
 
 def default_user():

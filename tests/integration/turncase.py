@@ -180,10 +180,12 @@ class TurnCase(unittest.TestCase):
                         "from %r, not the relayed address %r"
                         % (got[1], relay_addr))
 
-    def assert_serving(self, user="alice"):
-        """The daemon still allocates and relays to a loopback peer
-        (needs 127.0.0.1 in turn.allowed_peers)."""
-        c = self.allocated(user)
+    def assert_serving(self, user="alice", daemon=None, host=None):
+        """The daemon (self.daemon) still allocates for user (from host)
+        and relays both ways with a loopback peer (needs 127.0.0.1 in
+        turn.allowed_peers)."""
+        kw = {"host": host} if host else {}
+        c = self.allocated(user, daemon=daemon, **kw)
         relay = tc.relayed_address(c.allocation)
         p = self.peer()
         self.assert_success(c.create_permission(p.addr),
