@@ -58,7 +58,7 @@ struct metrics_field {
 	size_t offset; /* of a uint64_t, in the struct the table is for */
 };
 
-/* A family of counters of struct stats with at most one label. */
+/* A family of counters or gauges with at most one label of its own. */
 struct metrics_row {
 	const char *name;
 	const char *help;
@@ -143,13 +143,44 @@ static const struct metrics_row metrics_turn_rows[] = {
 
 #define TC(field) offsetof(struct stats_transport_counters, field)
 
-/* Why stream connections were closed by us, in struct
- * stats_transport_counters. */
-static const struct metrics_field metrics_closed_reasons[] = {
-	{ "rejected", TC(conns_rejected) },
-	{ "idle", TC(conns_idle_closed) },
-	{ "overflow", TC(conns_overflow_closed) },
-	{ "garbage", TC(conns_garbage_closed) },
+/* The families of every transport's struct stats_transport_counters. */
+static const struct metrics_row metrics_transport_rows[] = {
+	{ "turnpike_transport_packets_total",
+	  "datagrams or stream frames, by transport and direction",
+	  "direction",
+	  { { "rx", TC(rx_packets) }, { "tx", TC(tx_packets) } } },
+	{ "turnpike_transport_bytes_total",
+	  "bytes of STUN and TURN traffic, by transport and direction",
+	  "direction",
+	  { { "rx", TC(rx_bytes) }, { "tx", TC(tx_bytes) } } },
+};
+
+/*
+ * The families of TCP's and TLS's only (a gauge, then counters): UDP has
+ * no connections.  The gauge
+ * is not "turnpike_connections": OpenMetrics parsers (the Python client's
+ * among them) read a counter foo_total as the family foo, which would then
+ * be there twice.
+ */
+static const struct metrics_row metrics_stream_gauges[] = {
+	{ "turnpike_connections_open",
+	  "stream connections open, by transport",
+	  NULL,
+	  { { NULL, TC(conns_open) } } },
+};
+
+static const struct metrics_row metrics_stream_rows[] = {
+	{ "turnpike_connections_total",
+	  "stream connections accepted, by transport",
+	  NULL,
+	  { { NULL, TC(conns_total) } } },
+	{ "turnpike_connections_closed_total",
+	  "stream connections the server closed, by transport and reason",
+	  "reason",
+	  { { "rejected", TC(conns_rejected) },
+	    { "idle", TC(conns_idle_closed) },
+	    { "overflow", TC(conns_overflow_closed) },
+	    { "garbage", TC(conns_garbage_closed) } } },
 };
 
 #undef TC
@@ -307,29 +338,61 @@ metrics_field_value(const void *base, size_t offset)
 	return v;
 }
 
-/* The counter families of rows, read from base (a struct stats). */
+/*
+ * The samples of row read from base, with the label transport=tname first
+ * when tname is not NULL.
+ */
+static void
+metrics_row_samples(struct metrics_buf *b, const struct metrics_row *row,
+		    const void *base, const char *tname)
+{
+	const struct metrics_field *f;
+	const char *labels[5];
+	size_t n;
+
+	for (size_t j = 0; j < NELEMS(row->fields); j++) {
+		f = &row->fields[j];
+		if (row->label != NULL && f->value == NULL)
+			break;
+		n = 0;
+		if (tname != NULL) {
+			labels[n++] = "transport";
+			labels[n++] = tname;
+		}
+		if (row->label != NULL) {
+			labels[n++] = row->label;
+			labels[n++] = f->value;
+		}
+		labels[n] = NULL;
+		metrics_sample(b, row->name, labels,
+			       metrics_field_value(base, f->offset));
+		if (row->label == NULL)
+			break;
+	}
+}
+
+/* The families of rows, read from base (a struct stats). */
 static void
 metrics_rows(struct metrics_buf *b, const struct metrics_row *rows,
 	     size_t nrows, const void *base)
 {
-	const struct metrics_field *f;
-	uint64_t v;
-
 	for (size_t i = 0; i < nrows; i++) {
 		metrics_family(b, rows[i].name, "counter", rows[i].help);
-		for (size_t j = 0; j < NELEMS(rows[i].fields); j++) {
-			f = &rows[i].fields[j];
-			v = metrics_field_value(base, f->offset);
-			if (rows[i].label == NULL) {
-				metrics_sample(b, rows[i].name, NULL, v);
-				break;
-			}
-			if (f->value == NULL)
-				break;
-			metrics_sample(b, rows[i].name,
-				       METRICS_LABEL(rows[i].label, f->value),
-				       v);
-		}
+		metrics_row_samples(b, &rows[i], base, NULL);
+	}
+}
+
+/* The families of rows, of type, read from st's transports first to last. */
+static void
+metrics_transport_rows_of(struct metrics_buf *b, const char *type,
+			  const struct metrics_row *rows, size_t nrows,
+			  const struct stats *st, int first, int last)
+{
+	for (size_t i = 0; i < nrows; i++) {
+		metrics_family(b, rows[i].name, type, rows[i].help);
+		for (int t = first; t <= last; t++)
+			metrics_row_samples(b, &rows[i], &st->transport[t],
+					    metrics_transport_names[t]);
 	}
 }
 
@@ -371,79 +434,15 @@ metrics_stun(struct metrics_buf *b, const struct stats *st)
 static void
 metrics_traffic(struct metrics_buf *b, const struct stats *st)
 {
-	const struct stats_transport_counters *tc;
-	const char *name, *t;
-
-	name = "turnpike_transport_packets_total";
-	metrics_family(
-		b, name, "counter",
-		"datagrams or stream frames, by transport and direction");
-	for (int i = 0; i < STATS_NTRANSPORTS; i++) {
-		tc = &st->transport[i];
-		t = metrics_transport_names[i];
-		metrics_sample(b, name,
-			       (const char *const[]){ "transport", t,
-						      "direction", "rx", NULL },
-			       tc->rx_packets);
-		metrics_sample(b, name,
-			       (const char *const[]){ "transport", t,
-						      "direction", "tx", NULL },
-			       tc->tx_packets);
-	}
-	name = "turnpike_transport_bytes_total";
-	metrics_family(b, name, "counter",
-		       "bytes of STUN and TURN traffic, by transport and "
-		       "direction");
-	for (int i = 0; i < STATS_NTRANSPORTS; i++) {
-		tc = &st->transport[i];
-		t = metrics_transport_names[i];
-		metrics_sample(b, name,
-			       (const char *const[]){ "transport", t,
-						      "direction", "rx", NULL },
-			       tc->rx_bytes);
-		metrics_sample(b, name,
-			       (const char *const[]){ "transport", t,
-						      "direction", "tx", NULL },
-			       tc->tx_bytes);
-	}
-
-	/*
-	 * UDP has no connections: only TCP and TLS from here on.  The gauge
-	 * is not "turnpike_connections": OpenMetrics parsers (the Python
-	 * client's among them) read a counter foo_total as the family foo,
-	 * which would then be there twice.
-	 */
-	name = "turnpike_connections_open";
-	metrics_family(b, name, "gauge",
-		       "stream connections open, by transport");
-	for (int i = STATS_TCP; i <= STATS_TLS; i++)
-		metrics_sample(
-			b, name,
-			METRICS_LABEL("transport", metrics_transport_names[i]),
-			st->transport[i].conns_open);
-	name = "turnpike_connections_total";
-	metrics_family(b, name, "counter",
-		       "stream connections accepted, by transport");
-	for (int i = STATS_TCP; i <= STATS_TLS; i++)
-		metrics_sample(
-			b, name,
-			METRICS_LABEL("transport", metrics_transport_names[i]),
-			st->transport[i].conns_total);
-	name = "turnpike_connections_closed_total";
-	metrics_family(b, name, "counter",
-		       "stream connections the server closed, by transport "
-		       "and reason");
-	for (int i = STATS_TCP; i <= STATS_TLS; i++)
-		for (size_t r = 0; r < NELEMS(metrics_closed_reasons); r++)
-			metrics_sample(
-				b, name,
-				(const char *const[]){
-					"transport", metrics_transport_names[i],
-					"reason",
-					metrics_closed_reasons[r].value, NULL },
-				metrics_field_value(
-					&st->transport[i],
-					metrics_closed_reasons[r].offset));
+	metrics_transport_rows_of(b, "counter", metrics_transport_rows,
+				  NELEMS(metrics_transport_rows), st, 0,
+				  STATS_NTRANSPORTS - 1);
+	metrics_transport_rows_of(b, "gauge", metrics_stream_gauges,
+				  NELEMS(metrics_stream_gauges), st, STATS_TCP,
+				  STATS_TLS);
+	metrics_transport_rows_of(b, "counter", metrics_stream_rows,
+				  NELEMS(metrics_stream_rows), st, STATS_TCP,
+				  STATS_TLS);
 	metrics_single(b, "turnpike_tls_handshake_failures_total", "counter",
 		       "TLS handshakes that failed or timed out",
 		       st->transport[STATS_TLS].handshakes_failed);
