@@ -83,25 +83,42 @@ struct http_req {
 
 typedef enum MHD_Result http_route_fn(struct http_req *r);
 
-/* Answer with a copy of body; the one place responses are queued. */
+/*
+ * Queue resp (NULL: out of memory) with status and drop our reference to
+ * it: the one place answers are queued.  A body's type, when not NULL, goes
+ * with X-Content-Type-Options: nosniff.
+ */
+static enum MHD_Result
+http_queue(struct http_req *r, unsigned int status, struct MHD_Response *resp,
+	   const char *type)
+{
+	enum MHD_Result ret;
+
+	if (resp == NULL)
+		return MHD_NO;
+	if (type != NULL) {
+		MHD_add_response_header(resp, "Content-Type", type);
+		MHD_add_response_header(resp, "X-Content-Type-Options",
+					"nosniff");
+	}
+	ret = MHD_queue_response(r->c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Answer with a copy of body, not cached unless cache says otherwise. */
 static enum MHD_Result
 http_reply(struct http_req *r, unsigned int status, const char *type,
 	   const char *body, size_t len, const char *cache)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer(len, (void *)body,
 					       MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", type);
-	MHD_add_response_header(resp, "Cache-Control",
-				cache ? cache : "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(r->c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	if (resp != NULL)
+		MHD_add_response_header(resp, "Cache-Control",
+					cache ? cache : "no-store");
+	return http_queue(r, status, resp, type);
 }
 
 /* RFC 9110 section 15.5.6: a 405 names the methods that are allowed. */
@@ -110,18 +127,12 @@ http_not_allowed(struct http_req *r)
 {
 	static const char msg[] = "method not allowed\n";
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
 					       MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type",
-				"text/plain; charset=utf-8");
-	MHD_add_response_header(resp, "Allow", "GET, HEAD");
-	ret = MHD_queue_response(r->c, 405, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	if (resp != NULL)
+		MHD_add_response_header(resp, "Allow", "GET, HEAD");
+	return http_queue(r, 405, resp, "text/plain; charset=utf-8");
 }
 
 static enum MHD_Result
@@ -151,7 +162,6 @@ static enum MHD_Result
 http_preflight(struct http_req *r)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	switch (httpreq_preflight(&r->rq, *r->hs->conf)) {
 	case 405:
@@ -169,9 +179,7 @@ http_preflight(struct http_req *r)
 	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
 				"Authorization");
 	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
-	ret = MHD_queue_response(r->c, 204, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return http_queue(r, 204, resp, NULL);
 }
 
 /* Answer with a JSON object, which is consumed. */
@@ -180,7 +188,6 @@ http_json(struct http_req *r, unsigned int status, json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_COMPACT);
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	json_decref(obj);
 	if (text == NULL)
@@ -191,13 +198,9 @@ http_json(struct http_req *r, unsigned int status, json_t *obj)
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	http_cors(r, resp);
-	ret = MHD_queue_response(r->c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return http_queue(r, status, resp, "application/json");
 }
 
 static enum MHD_Result
@@ -352,7 +355,6 @@ route_static(struct http_req *r)
 	const char *root = (*r->hs->conf)->http_webroot;
 	struct MHD_Response *resp;
 	const char *url = r->rq.url;
-	enum MHD_Result ret;
 	struct stat st;
 	int fd;
 
@@ -372,16 +374,12 @@ route_static(struct http_req *r)
 		close(fd);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", httpreq_type(url));
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	/* Pages are checked on every load; their assets may be cached. */
 	MHD_add_response_header(resp, "Cache-Control",
 				strstr(httpreq_type(url), "text/html")
 					? "no-cache"
 					: "public, max-age=3600");
-	ret = MHD_queue_response(r->c, 200, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return http_queue(r, 200, resp, httpreq_type(url));
 }
 
 /* Context of one upgrade: the Host, to give ws.c. */
@@ -421,14 +419,10 @@ route_ws(struct http_req *r)
 	if ((status = httpreq_ws_check(&r->rq, *r->hs->conf, &why)) == 426) {
 		resp = MHD_create_response_from_buffer(strlen(why), (void *)why,
 						       MHD_RESPMEM_PERSISTENT);
-		if (resp == NULL)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Sec-WebSocket-Version", "13");
-		MHD_add_response_header(resp, "Content-Type",
-					"text/plain; charset=utf-8");
-		ret = MHD_queue_response(r->c, 426, resp);
-		MHD_destroy_response(resp);
-		return ret;
+		if (resp != NULL)
+			MHD_add_response_header(resp, "Sec-WebSocket-Version",
+						"13");
+		return http_queue(r, 426, resp, "text/plain; charset=utf-8");
 	}
 	if (status != 0)
 		return http_text(r, (unsigned int)status, why);
@@ -451,8 +445,7 @@ route_ws(struct http_req *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
-	ret = MHD_queue_response(r->c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-	MHD_destroy_response(resp);
+	ret = http_queue(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp, NULL);
 	if (ret != MHD_YES)
 		free(u);
 	return ret;
