@@ -6,22 +6,35 @@
  * until alloc_free() or alloc_expire().  Permissions and channels are
  * owned by their allocation, linked into its lists and into the table's
  * hashes, and freed with it.  Usernames are shared per user, with a count
- * that enforces allocations per user.  Nothing here opens a socket or
- * reads a clock.
+ * that enforces allocations per user; the counts live in a struct
+ * alloc_quota, which the tables of every worker share under its mutex (a
+ * table made alone has a quota of its own).  Nothing here opens a socket
+ * or reads a clock.
  */
 #include "config.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 
 struct alloc_user {
-	struct hnode node; /* table->users, by name */
+	struct hnode node; /* quota->users, by name */
 	unsigned int count;
 	size_t len;
-	char name[]; /* NUL-terminated */
+	char name[]; /* NUL-terminated; fixed while count > 0 */
+};
+
+/* Allocations per user and in total, over every table that shares it.
+ * Only alloc_new() and alloc_free() take the lock: not the packet path. */
+struct alloc_quota {
+	pthread_mutex_t lock;
+	uint8_t hkey[HTAB_KEY_SIZE];
+	struct htab users;
+	unsigned int count;
+	unsigned int max_total, max_per_user;
 };
 
 struct alloc_table {
@@ -30,7 +43,8 @@ struct alloc_table {
 	struct htab perms;
 	struct htab chans_by_number;
 	struct htab chans_by_peer;
-	struct htab users;
+	struct alloc_quota *quota;
+	bool own_quota; /* made by alloc_table_new(), freed with the table */
 	LIST_HEAD(, alloc) all;
 	unsigned int count;
 	struct alloc_limits limits;
@@ -93,24 +107,74 @@ hash_chan_peer(const struct alloc_table *t, const struct alloc *a,
 	return htab_hash(t->hkey, &k, sizeof(k));
 }
 
+struct alloc_quota *
+alloc_quota_new(const uint8_t hkey[HTAB_KEY_SIZE])
+{
+	struct alloc_quota *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	if (htab_init(&q->users, 64) == -1 ||
+	    pthread_mutex_init(&q->lock, NULL) != 0) {
+		htab_release(&q->users);
+		free(q);
+		return NULL;
+	}
+	memcpy(q->hkey, hkey, HTAB_KEY_SIZE);
+	return q;
+}
+
+void
+alloc_quota_free(struct alloc_quota *q)
+{
+	if (q == NULL)
+		return;
+	htab_release(&q->users);
+	pthread_mutex_destroy(&q->lock);
+	OPENSSL_cleanse(q->hkey, sizeof(q->hkey));
+	free(q);
+}
+
+unsigned int
+alloc_quota_count(struct alloc_quota *q)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->count;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
 struct alloc_table *
-alloc_table_new(const uint8_t hkey[HTAB_KEY_SIZE])
+alloc_table_new_shared(const uint8_t hkey[HTAB_KEY_SIZE],
+		       struct alloc_quota *quota)
 {
 	struct alloc_table *t;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	memcpy(t->hkey, hkey, HTAB_KEY_SIZE);
-	if (htab_init(&t->by_tuple, 64) == -1 ||
+	LIST_INIT(&t->all);
+	if (quota == NULL) {
+		quota = alloc_quota_new(hkey);
+		t->own_quota = true;
+	}
+	t->quota = quota;
+	if (quota == NULL || htab_init(&t->by_tuple, 64) == -1 ||
 	    htab_init(&t->perms, 64) == -1 ||
 	    htab_init(&t->chans_by_number, 64) == -1 ||
-	    htab_init(&t->chans_by_peer, 64) == -1 ||
-	    htab_init(&t->users, 64) == -1) {
+	    htab_init(&t->chans_by_peer, 64) == -1) {
 		alloc_table_free(t, NULL, NULL);
 		return NULL;
 	}
-	LIST_INIT(&t->all);
 	return t;
+}
+
+struct alloc_table *
+alloc_table_new(const uint8_t hkey[HTAB_KEY_SIZE])
+{
+	return alloc_table_new_shared(hkey, NULL);
 }
 
 void
@@ -130,7 +194,8 @@ alloc_table_free(struct alloc_table *t, void (*gone)(struct alloc *, void *),
 	htab_release(&t->perms);
 	htab_release(&t->chans_by_number);
 	htab_release(&t->chans_by_peer);
-	htab_release(&t->users);
+	if (t->own_quota)
+		alloc_quota_free(t->quota);
 	OPENSSL_cleanse(t->hkey, sizeof(t->hkey));
 	free(t);
 }
@@ -139,6 +204,10 @@ void
 alloc_set_limits(struct alloc_table *t, const struct alloc_limits *l)
 {
 	t->limits = *l;
+	pthread_mutex_lock(&t->quota->lock);
+	t->quota->max_total = l->max_total;
+	t->quota->max_per_user = l->max_per_user;
+	pthread_mutex_unlock(&t->quota->lock);
 }
 
 unsigned int
@@ -171,9 +240,9 @@ alloc_find(const struct alloc_table *t, const struct alloc_tuple *tuple)
 }
 
 static struct alloc_user *
-user_find(const struct alloc_table *t, const char *name, size_t len, uint64_t h)
+user_find(const struct alloc_quota *q, const char *name, size_t len, uint64_t h)
 {
-	for (struct hnode *n = htab_bucket(&t->users, h); n; n = n->next) {
+	for (struct hnode *n = htab_bucket(&q->users, h); n; n = n->next) {
 		struct alloc_user *u = CONTAINER(n, struct alloc_user, node);
 
 		if (n->hash == h && u->len == len &&
@@ -183,34 +252,72 @@ user_find(const struct alloc_table *t, const char *name, size_t len, uint64_t h)
 	return NULL;
 }
 
+/*
+ * Count one more allocation for username in q, under its lock.  Returns
+ * 0 with *out set, 486 or 508 (see alloc_new()).
+ */
+static int
+quota_take(struct alloc_quota *q, const char *username, struct alloc_user **out)
+{
+	size_t len = strlen(username);
+	uint64_t uh = htab_hash(q->hkey, username, len);
+	struct alloc_user *u;
+	int rc = 0;
+
+	pthread_mutex_lock(&q->lock);
+	u = user_find(q, username, len, uh);
+	if (q->max_total != 0 && q->count >= q->max_total)
+		rc = 508;
+	else if (u != NULL && q->max_per_user != 0 &&
+		 u->count >= q->max_per_user)
+		rc = 486;
+	else if (u == NULL) {
+		if ((u = calloc(1, sizeof(*u) + len + 1)) == NULL) {
+			rc = 508;
+		} else {
+			u->len = len;
+			memcpy(u->name, username, len + 1);
+			htab_insert(&q->users, &u->node, uh);
+		}
+	}
+	if (rc == 0) {
+		u->count++;
+		q->count++;
+		*out = u;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+/* The allocation of u has gone: count it out of q, under its lock. */
+static void
+quota_give(struct alloc_quota *q, struct alloc_user *u)
+{
+	pthread_mutex_lock(&q->lock);
+	q->count--;
+	if (--u->count == 0) {
+		htab_remove(&q->users, &u->node);
+		free(u);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 int
 alloc_new(struct alloc_table *t, const struct alloc_tuple *tuple,
 	  const char *username, const uint8_t key[ALLOC_KEY_SIZE],
 	  const uint8_t tid[12], uint64_t now_ms, uint64_t lifetime_ms,
 	  struct alloc **out)
 {
-	size_t len = strlen(username);
-	uint64_t uh = htab_hash(t->hkey, username, len);
-	struct alloc_user *u = user_find(t, username, len, uh);
+	struct alloc_user *u;
 	struct alloc *a;
+	int rc;
 
-	if (t->limits.max_total != 0 && t->count >= t->limits.max_total)
-		return 508;
-	if (u != NULL && t->limits.max_per_user != 0 &&
-	    u->count >= t->limits.max_per_user)
-		return 486;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return 508;
-	if (u == NULL) {
-		if ((u = calloc(1, sizeof(*u) + len + 1)) == NULL) {
-			free(a);
-			return 508;
-		}
-		u->len = len;
-		memcpy(u->name, username, len + 1);
-		htab_insert(&t->users, &u->node, uh);
+	if ((rc = quota_take(t->quota, username, &u)) != 0) {
+		free(a);
+		return rc;
 	}
-	u->count++;
 	a->user = u;
 	a->tuple = *tuple;
 	memcpy(a->key, key, ALLOC_KEY_SIZE);
@@ -264,10 +371,7 @@ alloc_free(struct alloc_table *t, struct alloc *a)
 	htab_remove(&t->by_tuple, &a->node);
 	LIST_REMOVE(a, entry);
 	t->count--;
-	if (--u->count == 0) {
-		htab_remove(&t->users, &u->node);
-		free(u);
-	}
+	quota_give(t->quota, u);
 	OPENSSL_cleanse(a->key, sizeof(a->key));
 	free(a);
 }

@@ -96,12 +96,26 @@ struct alloc_limits {
 };
 
 struct alloc_table;
+struct alloc_quota;
 
 /* alloc.c */
 
+/*
+ * The allocation counts per user and in total that max_per_user and
+ * max_total bound, for tables that share them (one per worker thread).
+ * A mutex guards it; the tables' own lookups take no lock.  Free it after
+ * every table that uses it.  NULL on ENOMEM.
+ */
+struct alloc_quota *alloc_quota_new(const uint8_t hkey[HTAB_KEY_SIZE]);
+void alloc_quota_free(struct alloc_quota *q);
+unsigned int alloc_quota_count(struct alloc_quota *q);
+
 /* A new empty table; hkey keys its hashes (random at start).  NULL on
- * ENOMEM. */
+ * ENOMEM.  alloc_table_new() makes a quota of its own for the table;
+ * alloc_table_new_shared() counts in quota, which the caller keeps. */
 struct alloc_table *alloc_table_new(const uint8_t hkey[HTAB_KEY_SIZE]);
+struct alloc_table *alloc_table_new_shared(const uint8_t hkey[HTAB_KEY_SIZE],
+					   struct alloc_quota *quota);
 
 /*
  * Free the table and every allocation in it, calling gone(a, arg) before
@@ -110,7 +124,9 @@ struct alloc_table *alloc_table_new(const uint8_t hkey[HTAB_KEY_SIZE]);
 void alloc_table_free(struct alloc_table *t,
 		      void (*gone)(struct alloc *a, void *arg), void *arg);
 
+/* Set the table's limits; max_total and max_per_user go to its quota. */
 void alloc_set_limits(struct alloc_table *t, const struct alloc_limits *l);
+/* The allocations in this table (not in the whole quota). */
 unsigned int alloc_count(const struct alloc_table *t);
 
 /* Live counts for the metrics: allocations, permissions, channels. */

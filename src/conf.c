@@ -134,9 +134,19 @@ int_set(const config_setting_t *s, const struct conf_key *k, void *field,
 	int type = config_setting_type(s);
 	long long v;
 
+	if (k->word0 != NULL && type == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), k->word0) == 0) {
+		*(int *)field = 0;
+		return 0;
+	}
 	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-		conf_err(err, errlen, s, path, "%s: expected an integer",
-			 k->name);
+		if (k->word0 != NULL)
+			conf_err(err, errlen, s, path,
+				 "%s: expected an integer or \"%s\"", k->name,
+				 k->word0);
+		else
+			conf_err(err, errlen, s, path,
+				 "%s: expected an integer", k->name);
 		return -1;
 	}
 	v = config_setting_get_int64(s);
@@ -153,7 +163,10 @@ int_set(const config_setting_t *s, const struct conf_key *k, void *field,
 static void
 int_print(FILE *fp, const struct conf_key *k, const void *field)
 {
-	fprintf(fp, "%d", *(const int *)field);
+	if (k->word0 != NULL && *(const int *)field == 0)
+		fprintf(fp, "\"%s\"", k->word0);
+	else
+		fprintf(fp, "%d", *(const int *)field);
 }
 
 static bool

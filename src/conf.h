@@ -48,6 +48,7 @@ struct conf {
 	/* daemon */
 	char *user;
 	char *group;
+	int workers; /* 0: "auto", one per CPU */
 
 	/* log */
 	int log_level;    /* enum log_level */

@@ -120,6 +120,16 @@ const struct conf_key conf_keys[] = {
 	  .offset = F(group),
 	  .restart = true,
 	  .help = "group to switch to; \"\" means the user's primary group" },
+	{ .name = "daemon.workers",
+	  .type = CONF_INT,
+	  .min = 1,
+	  .max = 64,
+	  .word0 = "auto",
+	  .def = "1",
+	  .offset = F(workers),
+	  .restart = true,
+	  .help = "threads that serve STUN and TURN, each with its own "
+		  "listeners and allocations; \"auto\" is one per CPU" },
 
 	{ .name = "log.level",
 	  .type = CONF_ENUM,

@@ -27,6 +27,9 @@ struct conf_key {
 	const char *name;
 	enum conf_type type;
 	long min, max; /* CONF_INT bounds */
+	/* CONF_INT: a word that may be written instead, standing for 0
+	 * (which is then outside min..max), or NULL. */
+	const char *word0;
 	const char *const
 		*choices; /* CONF_ENUM names; the value is the index */
 	const char *def;  /* default, in libconfig syntax */

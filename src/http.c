@@ -43,7 +43,7 @@
 #include "ice.h"
 #include "log.h"
 #include "metrics.h"
-#include "server.h"
+#include "stats.h"
 #include "sig.h"
 #include "sock.h"
 #include "ws.h"
@@ -62,7 +62,8 @@ struct http_listener {
 struct http_set {
 	struct event_base *base;
 	const struct conf **conf;
-	struct server *srv;
+	http_stats_fn *stats; /* the STUN and TURN side, for /metrics */
+	void *stats_ctx;
 	struct ws_set *ws;
 	struct sig_hub *hub;
 	struct event *timer;
@@ -226,6 +227,9 @@ route_metrics(struct http_req *r)
 {
 	struct http_set *hs = r->hs;
 	struct alloc_totals at;
+	struct stats st;
+	struct metrics_workers wk;
+	bool turn;
 	struct metrics_gauges g = {
 		.ws_connections = hs->ws ? ws_count(hs->ws) : 0,
 		.http_connections = hs->connections,
@@ -240,10 +244,9 @@ route_metrics(struct http_req *r)
 		return http_text(r, 403,
 				 "metrics: loopback clients or the API "
 				 "key only\n");
-	if (hs->srv->allocs != NULL)
-		alloc_totals(hs->srv->allocs, &at);
-	text = metrics_render(hs->srv->stats,
-			      hs->srv->allocs != NULL ? &at : NULL,
+	turn = hs->stats(hs->stats_ctx, &st, &at, &wk);
+	g.workers = &wk;
+	text = metrics_render(&st, turn ? &at : NULL,
 			      hs->hub != NULL ? sig_hub_stats(hs->hub) : NULL,
 			      &g, PACKAGE_VERSION, &len);
 	if (text == NULL)
@@ -689,7 +692,7 @@ http_accept_error_cb(struct evconnlistener *lev, void *arg)
 
 struct http_set *
 http_open(struct event_base *base, const struct conf **confp,
-	  struct server *srv)
+	  http_stats_fn *stats, void *stats_ctx)
 {
 	const struct conf *conf = *confp;
 	struct http_set *hs;
@@ -699,7 +702,8 @@ http_open(struct event_base *base, const struct conf **confp,
 		return NULL;
 	hs->base = base;
 	hs->conf = confp;
-	hs->srv = srv;
+	hs->stats = stats;
+	hs->stats_ctx = stats_ctx;
 	hs->started_ms = clock_mono_ms();
 	if ((hs->timer = evtimer_new(base, http_ready_cb, hs)) == NULL ||
 	    (hs->resume = evtimer_new(base, http_resume_cb, hs)) == NULL)
@@ -718,7 +722,7 @@ http_open(struct event_base *base, const struct conf **confp,
 		int fd;
 
 		addr_str(sa, name, sizeof(name));
-		if ((fd = sock_bind(sa, SOCK_STREAM)) == -1) {
+		if ((fd = sock_bind(sa, SOCK_STREAM, false)) == -1) {
 			if (sock_family_missing(errno)) {
 				log_warn("http %s skipped", name);
 				continue;

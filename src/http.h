@@ -7,25 +7,37 @@
 #ifndef TURNPIKE_HTTP_H
 #define TURNPIKE_HTTP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+struct alloc_totals;
 struct conf;
+struct metrics_workers;
 struct event_base;
 struct http_set;
-struct server;
 struct sig_hub;
+struct stats;
 struct ws_set;
+
+/*
+ * For /metrics: fill *sum with the STUN and TURN counters (summed over
+ * every worker), *at with the live allocations and *wk with each worker's
+ * share; return false when TURN is off and *at means nothing.
+ */
+typedef bool http_stats_fn(void *ctx, struct stats *sum,
+			   struct alloc_totals *at, struct metrics_workers *wk);
 
 /* http.c */
 
 /*
  * Bind http.listen and start libmicrohttpd on each socket, in epoll mode
  * with no thread of its own: libevent watches its epoll descriptor and
- * its timeout.  conf points to the daemon's current config pointer.
- * Returns NULL after logging why.  Call before giving up root.
+ * its timeout.  conf points to the daemon's current config pointer;
+ * stats(stats_ctx, ...) gives /metrics the STUN and TURN side.  Returns
+ * NULL after logging why.  Call before giving up root.
  */
 struct http_set *http_open(struct event_base *base, const struct conf **conf,
-			   struct server *srv);
+			   http_stats_fn *stats, void *stats_ctx);
 /* The WebSocket side and the hub, once they exist. */
 void http_attach(struct http_set *hs, struct ws_set *ws, struct sig_hub *hub);
 void http_close(struct http_set *hs);

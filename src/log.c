@@ -23,9 +23,12 @@
 
 #include "log.h"
 
-static enum log_level log_level = LOG_LEVEL_INFO;
-static enum log_target log_target = LOG_TARGET_STDERR;
-static bool log_journal;
+/* Set by the main thread (at start and on reload), read by every worker:
+ * atomic, so that a reload while a worker logs is well defined.  A line
+ * is one fprintf() or syslog() call, which the C library makes whole. */
+static _Atomic enum log_level log_level = LOG_LEVEL_INFO;
+static _Atomic enum log_target log_target = LOG_TARGET_STDERR;
+static _Atomic bool log_journal;
 
 static const char *const log_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -122,9 +125,12 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	int n;
 
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
-	if (n >= 0 && errnum != 0 && (size_t)n < sizeof(raw))
+	if (n >= 0 && errnum != 0 && (size_t)n < sizeof(raw)) {
+		char why[128];
+
 		snprintf(raw + n, sizeof(raw) - (size_t)n, ": %s",
-			 strerror(errnum));
+			 strerror_r(errnum, why, sizeof(why)));
+	}
 	log_escape(line, sizeof(line), raw);
 
 	if (log_target == LOG_TARGET_SYSLOG) {

@@ -25,7 +25,6 @@
 #include <time.h>
 
 #include "addr.h"
-#include "alloc.h"
 #include "clock.h"
 #include "conf.h"
 #include "http.h"
@@ -35,15 +34,10 @@
 #include "peer.h"
 #include "policy.h"
 #include "privs.h"
-#include "ratelimit.h"
-#include "relay.h"
-#include "server.h"
 #include "sig.h"
-#include "stream.h"
 #include "tls.h"
 #include "turnpiked.h"
-#include "txcache.h"
-#include "udp.h"
+#include "worker.h"
 #include "ws.h"
 
 #define MAIN_MAX_LOCAL 256
@@ -122,140 +116,22 @@ build_policy(const struct conf *conf, struct policy *p, char *err,
 	return policy_build(conf, local, n, p, err, errlen);
 }
 
-static bool
-prune_ip_cb(const struct addr_key *k, void *arg)
-{
-	struct sockaddr_storage ss;
-
-	addr_key_to(k, &ss);
-	return peer_check_ip(arg, (struct sockaddr *)&ss) == PEER_ALLOW;
-}
-
-static bool
-prune_peer_cb(const struct addr_key *k, void *arg)
-{
-	struct sockaddr_storage ss;
-
-	addr_key_to(k, &ss);
-	return peer_check(arg, (struct sockaddr *)&ss) == PEER_ALLOW;
-}
-
-/* The limits of the allocation table, from conf (applied on reload). */
-static void
-turn_limits(struct turnpiked *d, const struct conf *conf)
-{
-	struct alloc_limits lim = {
-		.max_total = (unsigned int)conf->turn_max_allocations,
-		.max_per_user =
-			(unsigned int)conf->turn_max_allocations_per_user,
-		.max_permissions = (unsigned int)conf->turn_max_permissions,
-		.max_channels = (unsigned int)conf->turn_max_channels,
-	};
-
-	alloc_set_limits(d->server.allocs, &lim);
-}
-
-static void
-turn_expired_cb(struct alloc *a, void *arg)
-{
-	struct turnpiked *d = arg;
-
-	server_alloc_gone(&d->server, a, "expired", d->sweep_now_ms);
-}
-
-static void
-turn_stopped_cb(struct alloc *a, void *arg)
-{
-	struct turnpiked *d = arg;
-
-	server_alloc_gone(&d->server, a, "stopped", d->sweep_now_ms);
-}
-
-static void
-turn_sweep_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct turnpiked *d = arg;
-
-	d->sweep_now_ms = clock_mono_ms();
-	alloc_expire(d->server.allocs, d->sweep_now_ms, turn_expired_cb, d);
-	relay_sweep(d->relay, d->sweep_now_ms);
-}
-
-/* Random keys for nonces and hash tables: made once, kept over reloads. */
-static void
-turn_random(void *buf, size_t len)
-{
-	if (RAND_bytes(buf, (int)len) != 1)
-		fatalx("turn: the random number generator failed");
-}
-
-static void
-turn_open(struct turnpiked *d)
-{
-	uint8_t hkey[HTAB_KEY_SIZE];
-	char err[CONF_ERRLEN];
-	struct timeval second = { 1, 0 };
-
-	if (!d->conf->turn_enable) {
-		log_info("turn: disabled (turn.enable = false): STUN only");
-		return;
-	}
-	if (build_policy(d->conf, &d->policy, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	d->server.auth = d->policy.auth;
-	d->server.peers = d->policy.peers;
-	turn_random(d->server.nonce_key, sizeof(d->server.nonce_key));
-	turn_random(hkey, sizeof(hkey));
-	d->server.allocs = alloc_table_new(hkey);
-	turn_random(hkey, sizeof(hkey));
-	d->server.unauth = ratelimit_new(12, hkey);
-	turn_random(hkey, sizeof(hkey));
-	d->server.answers = txcache_new(10, hkey);
-	d->server.crypto = digest_ctx_new();
-	if (d->server.allocs == NULL || d->server.unauth == NULL ||
-	    d->server.answers == NULL || d->server.crypto == NULL)
-		fatalx("turn: out of memory");
-	turn_limits(d, d->conf);
-	if ((d->relay = relay_new(d->base, &d->server, d->conf)) == NULL)
-		fatalx("turn: cannot set up the relay");
-	d->sweep = event_new(d->base, -1, EV_PERSIST, turn_sweep_cb, d);
-	if (d->sweep == NULL || event_add(d->sweep, &second) == -1)
-		fatalx("turn: cannot start the expiry timer");
-	log_info("turn: realm \"%s\", %u static users, %u REST secrets",
-		 d->conf->turn_realm, d->conf->turn_users.n,
-		 d->conf->turn_secrets.n);
-}
-
-static void
-turn_close(struct turnpiked *d)
-{
-	if (d->sweep != NULL)
-		event_free(d->sweep);
-	d->sweep_now_ms = clock_mono_ms();
-	alloc_table_free(d->server.allocs, turn_stopped_cb, d);
-	relay_free(d->relay);
-	ratelimit_free(d->server.unauth);
-	txcache_free(d->server.answers);
-	digest_ctx_free(d->server.crypto);
-	policy_free(&d->policy);
-	OPENSSL_cleanse(d->server.nonce_key, sizeof(d->server.nonce_key));
-}
-
 /*
- * TLS listeners, when a certificate is configured: its load failing at
- * start is fatal; without one, listen.tls is not opened.
+ * The TLS listeners' context, when a certificate is configured: its load
+ * failing at start is fatal; without one, listen.tls is not opened and
+ * this returns NULL.  The caller frees it once the listeners hold it.
  */
-static void
+static SSL_CTX *
 tls_open(struct turnpiked *d)
 {
 	char err[CONF_ERRLEN], desc[512];
 	SSL_CTX *ctx;
 
 	if (d->conf->listen_tls.n == 0)
-		return;
+		return NULL;
 	if (d->conf->tls_certificate[0] == '\0') {
 		log_info("tls: no tls.certificate: TLS listeners off");
-		return;
+		return NULL;
 	}
 	ctx = tls_ctx_new(d->conf->tls_certificate, d->conf->tls_private_key,
 			  d->conf->tls_ciphers, desc, sizeof(desc), err,
@@ -263,44 +139,69 @@ tls_open(struct turnpiked *d)
 	if (ctx == NULL)
 		fatalx("tls: %s", err);
 	log_info("tls: certificate %s", desc);
-	d->tls = stream_open(d->base, &d->conf->listen_tls, &d->server, ctx);
-	SSL_CTX_free(ctx); /* the set holds its own reference */
-	if (d->tls == NULL)
-		fatalx("cannot open the tls listeners");
+	d->tls_on = true;
+	return ctx;
 }
 
 /*
- * SIGHUP: read the certificate and key again.  New handshakes use the new
- * pair; open connections keep theirs; a pair that fails to load is
- * logged and the old one stays.
+ * The STUN and TURN side: daemon.workers workers with their listeners,
+ * and the peer policy they share when TURN is on.  Binds before root is
+ * given up; the worker threads start after.
  */
 static void
+turn_open(struct turnpiked *d)
+{
+	char err[CONF_ERRLEN];
+	SSL_CTX *tls = tls_open(d);
+
+	if (d->conf->turn_enable &&
+	    build_policy(d->conf, &d->policy, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	d->workers = workers_open(d->base, d->conf,
+				  d->conf->turn_enable ? &d->policy : NULL, tls,
+				  workers_wanted(d->conf));
+	SSL_CTX_free(tls); /* each listener set holds its own reference */
+}
+
+static void
+turn_close(struct turnpiked *d)
+{
+	workers_close(d->workers);
+	policy_free(&d->policy);
+}
+
+/*
+ * SIGHUP: read the certificate and key again.  Returns the new context
+ * for workers_reload() (the caller frees it), or NULL when the old one
+ * stays: TLS is off, or the pair failed to load (logged).  New handshakes
+ * use the new pair; open connections keep theirs.
+ */
+static SSL_CTX *
 tls_reload(struct turnpiked *d, const struct conf *conf)
 {
 	char err[CONF_ERRLEN], desc[512];
 	SSL_CTX *ctx;
 
-	if (d->tls == NULL) {
+	if (!d->tls_on) {
 		if (conf->tls_certificate[0] != '\0' && conf->listen_tls.n > 0)
 			log_warnx("tls: tls.certificate is set now; a restart "
 				  "opens the TLS listeners");
-		return;
+		return NULL;
 	}
 	if (conf->tls_certificate[0] == '\0') {
 		log_warnx("tls: tls.certificate is now empty; a restart turns "
 			  "TLS off, the current certificate stays until then");
-		return;
+		return NULL;
 	}
 	ctx = tls_ctx_new(conf->tls_certificate, conf->tls_private_key,
 			  conf->tls_ciphers, desc, sizeof(desc), err,
 			  sizeof(err));
 	if (ctx == NULL) {
 		log_error("tls: %s; keeping the current certificate", err);
-		return;
+		return NULL;
 	}
-	stream_set_tls(d->tls, ctx);
-	SSL_CTX_free(ctx);
 	log_info("tls: certificate reloaded: %s", desc);
+	return ctx;
 }
 
 /* Apply the log settings of conf, as overridden by -d and -v. */
@@ -344,7 +245,7 @@ reload(struct turnpiked *d)
 	char err[CONF_ERRLEN];
 	struct conf *conf;
 	struct policy policy = { NULL, NULL };
-	unsigned int n;
+	SSL_CTX *tls;
 
 	notify_reloading();
 	if ((conf = conf_load(d->conf_path, err, sizeof(err))) == NULL) {
@@ -369,22 +270,14 @@ reload(struct turnpiked *d)
 		return;
 	}
 	apply_log(d, conf);
-	tls_reload(d, conf);
-	d->server.conf = conf;
+	tls = tls_reload(d, conf);
+	/* Every worker takes the new config before the old one is freed. */
+	workers_reload(d->workers, conf, conf->turn_enable ? &policy : NULL,
+		       tls);
+	SSL_CTX_free(tls);
 	if (conf->turn_enable) {
 		policy_free(&d->policy);
 		d->policy = policy;
-		d->server.auth = policy.auth;
-		d->server.peers = policy.peers;
-		turn_limits(d, conf);
-		/* Permissions and channels to peers the new policy denies
-		 * go now: the packet path does not judge them again. */
-		n = alloc_prune(d->server.allocs, prune_ip_cb, prune_peer_cb,
-				policy.peers);
-		if (n > 0)
-			log_info("reload: %u permissions and channels to peers "
-				 "now denied removed",
-				 n);
 	}
 	if (d->hub != NULL) {
 		struct sig_config cfg;
@@ -550,8 +443,8 @@ signaling_open(struct turnpiked *d)
 
 	if (d->conf->http_listen.n == 0)
 		return;
-	d->http =
-		http_open(d->base, (const struct conf **)&d->conf, &d->server);
+	d->http = http_open(d->base, (const struct conf **)&d->conf,
+			    workers_stats, d->workers);
 	if (d->http == NULL)
 		fatalx("cannot start HTTP");
 	d->ws = ws_set_new(d->base, (const struct conf **)&d->conf, http_kick,
@@ -618,9 +511,6 @@ daemon_close(struct turnpiked *d)
 		event_free(d->watchdog);
 	signaling_close(d);
 	turn_close(d);
-	stream_close(d->tls);
-	stream_close(d->stream);
-	udp_close(d->udp);
 	if (d->sig_hup != NULL)
 		event_free(d->sig_hup);
 	if (d->sig_int != NULL)
@@ -708,27 +598,18 @@ main(int argc, char *argv[])
 
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	d.server.conf = d.conf;
-	d.server.stats = &d.stats;
 	signals_open(&d);
-	if ((d.udp = udp_open(d.base, &d.conf->listen_udp, &d.server)) == NULL)
-		fatalx("cannot open the udp listeners");
-	tls_open(&d);
-	if ((d.stream = stream_open(d.base, &d.conf->listen_tcp, &d.server,
-				    NULL)) == NULL)
-		fatalx("cannot open the tcp listeners");
+	turn_open(&d);
 	signaling_open(&d);
-	if (udp_count(d.udp) + stream_count(d.stream) +
-		    (d.tls ? stream_count(d.tls) : 0) +
-		    (d.http ? http_count(d.http) : 0) ==
+	if (workers_listeners(d.workers) + (d.http ? http_count(d.http) : 0) ==
 	    0)
 		fatalx("no listener could be opened: nothing to serve");
-	turn_open(&d);
 
 	if (privs_drop(d.conf->user, d.conf->group, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (geteuid() == 0)
 		log_warnx("running as root: set daemon.user");
+	workers_start(d.workers);
 
 	watchdog_open(&d);
 	log_info("turnpiked %s ready", PACKAGE_VERSION);

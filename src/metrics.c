@@ -527,6 +527,34 @@ metrics_sig(struct metrics_buf *b, const struct sig_stats *sg)
 		       "chat messages delivered to peers", sg->chat_fanout);
 }
 
+/* One sample per worker of a family labelled by worker. */
+static void
+metrics_by_worker(struct metrics_buf *b, const char *name, const char *type,
+		  const char *help, const uint64_t *v, unsigned int n)
+{
+	char id[16];
+
+	metrics_family(b, name, type, help);
+	for (unsigned int i = 0; i < n && i < METRICS_MAX_WORKERS; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		metrics_sample(b, name, METRICS_LABEL("worker", id), v[i]);
+	}
+}
+
+/* The workers, and the share of the load each has. */
+static void
+metrics_workers(struct metrics_buf *b, const struct metrics_workers *w)
+{
+	metrics_single(b, "turnpike_workers", "gauge",
+		       "workers serving STUN and TURN (daemon.workers)", w->n);
+	metrics_by_worker(b, "turnpike_worker_received_total", "counter",
+			  "STUN and TURN messages received, by worker",
+			  w->received, w->n);
+	metrics_by_worker(b, "turnpike_worker_allocations", "gauge",
+			  "TURN allocations alive, by worker", w->allocations,
+			  w->n);
+}
+
 /*
  * As metrics.h says.  g may be NULL too: the uptime and the WebSocket and
  * HTTP gauges are then left out; a NULL version is written as "unknown".
@@ -550,6 +578,8 @@ metrics_render(const struct stats *st, const struct alloc_totals *at,
 		metrics_sample_start(&b, "turnpike_uptime_seconds", NULL);
 		metrics_printf(&b, "%.3f\n", g->uptime_seconds);
 	}
+	if (g != NULL && g->workers != NULL)
+		metrics_workers(&b, g->workers);
 	metrics_stun(&b, st);
 	metrics_traffic(&b, st);
 	metrics_turn(&b, st, at);

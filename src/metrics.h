@@ -12,11 +12,24 @@ struct alloc_totals;
 struct sig_stats;
 struct stats;
 
+#include <stdint.h>
+
+/* daemon.workers' bound. */
+#define METRICS_MAX_WORKERS 64
+
+/* How the load falls over the workers (daemon.workers). */
+struct metrics_workers {
+	unsigned int n;
+	uint64_t received[METRICS_MAX_WORKERS]; /* datagrams and frames */
+	uint64_t allocations[METRICS_MAX_WORKERS]; /* alive now */
+};
+
 /* What /metrics shows besides the counters. */
 struct metrics_gauges {
 	unsigned int ws_connections; /* WebSocket connections open */
 	unsigned int http_connections;
 	double uptime_seconds;
+	const struct metrics_workers *workers; /* NULL: left out */
 };
 
 /* metrics.c */

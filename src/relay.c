@@ -6,7 +6,10 @@
  * (or the wildcard) on a port picked at random from turn.port_min..max; a
  * bitmap of the ports we hold saves binding ones we know are taken.
  * EVEN-PORT with the R bit keeps the next port bound as a reservation for
- * 30 s under a random RESERVATION-TOKEN (RFC 8656 section 7.2).
+ * 30 s under a random RESERVATION-TOKEN (RFC 8656 section 7.2).  With
+ * several workers, each has its own relay_set on its own event loop; the
+ * bitmap and the reservations are in one struct relay_ports that they
+ * share under its mutex, taken only when a port is bound or let go.
  *
  * A relay socket is read in batches with recvmmsg() into buffers that
  * leave room in front of the data, so that the ChannelData header or the
@@ -22,6 +25,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,18 +78,25 @@ struct relay_reservation {
 	uint64_t expires_ms;
 };
 
+/* The ports held and the reservations, shared by every worker's set. */
+struct relay_ports {
+	pthread_mutex_t lock;
+	uint8_t used[2][65536 / 8];
+	struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
+	unsigned int nreservations;
+	unsigned int nsets; /* relay_new() calls, for logging once */
+};
+
 struct relay_set {
 	struct event_base *base;
 	struct server *srv;
+	struct relay_ports *ports; /* shared; the caller of relay_new's */
 	/* What relay sockets bind and what clients are told, per family;
 	 * family 0 where not configured. */
 	struct sockaddr_storage bind_addr[2];
 	struct sockaddr_storage external[2];
 	bool family_ok[2];
 	unsigned int port_min, port_max;
-	uint8_t ports_used[2][65536 / 8];
-	struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
-	unsigned int nreservations;
 	uint64_t tid_state; /* xorshift for Data indication transaction ids */
 	/* Random numbers for the first port to try, drawn from RAND_bytes()
 	 * RELAY_RANDOM_BATCH at a time: one call costs about what the rest
@@ -97,8 +108,8 @@ struct relay_set {
 	struct relay_sock **by_port[2];
 };
 
-/* The batch buffers: one thread reads one relay socket at a time. */
-static struct {
+/* The batch buffers: each thread reads one relay socket at a time. */
+static _Thread_local struct {
 	uint8_t buf[RELAY_BATCH][RELAY_SLOT];
 	struct sockaddr_storage from[RELAY_BATCH];
 	struct iovec in_iov[RELAY_BATCH], out_iov[RELAY_BATCH];
@@ -109,19 +120,20 @@ static struct {
 	} ctl;
 } relay_batch;
 
+/* The bitmap of ports held; the caller holds ports->lock. */
 static bool
-port_used(const struct relay_set *set, int fi, unsigned int port)
+port_used(const struct relay_ports *ports, int fi, unsigned int port)
 {
-	return set->ports_used[fi][port / 8] & (1u << (port % 8));
+	return ports->used[fi][port / 8] & (1u << (port % 8));
 }
 
 static void
-port_mark(struct relay_set *set, int fi, unsigned int port, bool used)
+port_mark(struct relay_ports *ports, int fi, unsigned int port, bool used)
 {
 	if (used)
-		set->ports_used[fi][port / 8] |= (uint8_t)(1u << (port % 8));
+		ports->used[fi][port / 8] |= (uint8_t)(1u << (port % 8));
 	else
-		set->ports_used[fi][port / 8] &= (uint8_t) ~(1u << (port % 8));
+		ports->used[fi][port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 
 /* Set or clear the DF bit (IPv4) or don't-fragment (IPv6) on a socket.
@@ -142,7 +154,8 @@ relay_set_df(int fd, int fi, bool on)
 	}
 }
 
-/* Bind a UDP socket of family fi to port; returns the fd or -1. */
+/* Bind a UDP socket of family fi to port; returns the fd or -1.  The
+ * caller holds set->ports->lock. */
 static int
 relay_bind(struct relay_set *set, int fi, unsigned int port)
 {
@@ -165,15 +178,24 @@ relay_bind(struct relay_set *set, int fi, unsigned int port)
 		close(fd);
 		return -1;
 	}
-	port_mark(set, fi, port, true);
+	port_mark(set->ports, fi, port, true);
 	return fd;
+}
+
+/* Let a port go; the caller holds set->ports->lock. */
+static void
+relay_unbind_locked(struct relay_set *set, int fi, int fd, unsigned int port)
+{
+	port_mark(set->ports, fi, port, false);
+	close(fd);
 }
 
 static void
 relay_unbind(struct relay_set *set, int fi, int fd, unsigned int port)
 {
-	port_mark(set, fi, port, false);
-	close(fd);
+	pthread_mutex_lock(&set->ports->lock);
+	relay_unbind_locked(set, fi, fd, port);
+	pthread_mutex_unlock(&set->ports->lock);
 }
 
 /* A random number below n for the port search, from the batch. */
@@ -194,7 +216,7 @@ relay_random(struct relay_set *set, unsigned int n)
  * even is set, and then also port+1 into *next_fd when next_fd is not
  * NULL.  Starts at a random port and walks the range, skipping ports we
  * hold and trying at most RELAY_BIND_TRIES binds.  Returns the fd with
- * *port set, or -1 (508).
+ * *port set, or -1 (508).  The caller holds set->ports->lock.
  */
 static int
 relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
@@ -209,15 +231,15 @@ relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
 
 		if ((even && p % 2 != 0) ||
 		    (next_fd != NULL && p + 1 > set->port_max) ||
-		    port_used(set, fi, p) ||
-		    (next_fd != NULL && port_used(set, fi, p + 1)))
+		    port_used(set->ports, fi, p) ||
+		    (next_fd != NULL && port_used(set->ports, fi, p + 1)))
 			continue;
 		tries++;
 		if ((fd = relay_bind(set, fi, p)) == -1)
 			continue;
 		if (next_fd != NULL &&
 		    (*next_fd = relay_bind(set, fi, p + 1)) == -1) {
-			relay_unbind(set, fi, fd, p);
+			relay_unbind_locked(set, fi, fd, p);
 			continue;
 		}
 		*port = p;
@@ -283,23 +305,33 @@ relay_detach(struct relay_set *set, struct relay_io *io, int fi,
 	rs->fd = -1;
 }
 
-static struct relay_reservation *
-relay_reservation_find(struct relay_set *set, const uint8_t token[8])
+/*
+ * Take the live reservation of token out of the shared list into *out.
+ * Its port stays marked held: the caller binds its socket or lets it go.
+ * Returns false when there is none.
+ */
+static bool
+relay_reservation_take(struct relay_set *set, const uint8_t token[8],
+		       uint64_t now_ms, struct relay_reservation *out)
 {
-	for (unsigned int i = 0; i < set->nreservations; i++)
-		if (memcmp(set->reservations[i].token, token, 8) == 0)
-			return &set->reservations[i];
-	return NULL;
-}
+	struct relay_ports *ports = set->ports;
+	bool found = false;
 
-static void
-relay_reservation_drop(struct relay_set *set, struct relay_reservation *r,
-		       bool close_fd)
-{
-	if (close_fd)
-		relay_unbind(set, alloc_family_index(r->family), r->fd,
-			     r->port);
-	*r = set->reservations[--set->nreservations];
+	pthread_mutex_lock(&ports->lock);
+	for (unsigned int i = 0; i < ports->nreservations; i++) {
+		struct relay_reservation *r = &ports->reservations[i];
+
+		if (memcmp(r->token, token, 8) != 0)
+			continue;
+		if (r->expires_ms > now_ms) {
+			*out = *r;
+			found = true;
+			*r = ports->reservations[--ports->nreservations];
+		}
+		break;
+	}
+	pthread_mutex_unlock(&ports->lock);
+	return found;
 }
 
 /*
@@ -315,12 +347,14 @@ relay_open_family(struct relay_set *set, struct alloc *a, struct relay_io *io,
 
 	if (!set->family_ok[fi])
 		return STUN_ERR_ADDRESS_FAMILY_NOT_SUPPORTED;
+	pthread_mutex_lock(&set->ports->lock);
 	fd = relay_pick(set, fi, rq->even_port,
-			rq->reserve_next && set->nreservations <
+			rq->reserve_next && set->ports->nreservations <
 						    RELAY_MAX_RESERVATIONS
 				? &next_fd
 				: NULL,
 			&port);
+	pthread_mutex_unlock(&set->ports->lock);
 	if (fd == -1)
 		return STUN_ERR_INSUFFICIENT_CAPACITY;
 	if ((rc = relay_attach(set, a, io, fi, fd, port)) != 0) {
@@ -330,16 +364,27 @@ relay_open_family(struct relay_set *set, struct alloc *a, struct relay_io *io,
 		return rc;
 	}
 	if (next_fd != -1) {
-		struct relay_reservation *r =
-			&set->reservations[set->nreservations++];
+		struct relay_reservation r;
+		bool kept = false;
 
-		(void)RAND_bytes(r->token, sizeof(r->token));
-		r->fd = next_fd;
-		r->family = set->bind_addr[fi].ss_family;
-		r->port = port + 1;
-		r->expires_ms = now_ms + RELAY_RESERVATION_MS;
-		memcpy(rq->new_token, r->token, sizeof(r->token));
-		rq->made_token = true;
+		(void)RAND_bytes(r.token, sizeof(r.token));
+		r.fd = next_fd;
+		r.family = set->bind_addr[fi].ss_family;
+		r.port = port + 1;
+		r.expires_ms = now_ms + RELAY_RESERVATION_MS;
+		pthread_mutex_lock(&set->ports->lock);
+		if (set->ports->nreservations < RELAY_MAX_RESERVATIONS) {
+			set->ports->reservations[set->ports->nreservations++] =
+				r;
+			kept = true;
+		} else {
+			relay_unbind_locked(set, fi, next_fd, port + 1);
+		}
+		pthread_mutex_unlock(&set->ports->lock);
+		if (kept) {
+			memcpy(rq->new_token, r.token, sizeof(r.token));
+			rq->made_token = true;
+		}
 	}
 	return 0;
 }
@@ -358,16 +403,16 @@ relay_open(void *ctx, struct alloc *a, struct server_relay_request *rq)
 	a->io = io;
 
 	if (rq->use_token) {
-		struct relay_reservation *r =
-			relay_reservation_find(set, rq->token);
+		struct relay_reservation r;
 		int fi;
 
-		if (r == NULL || r->expires_ms <= now) {
+		if (!relay_reservation_take(set, rq->token, now, &r)) {
 			rc = STUN_ERR_INSUFFICIENT_CAPACITY;
 		} else {
-			fi = alloc_family_index(r->family);
-			rc = relay_attach(set, a, io, fi, r->fd, r->port);
-			relay_reservation_drop(set, r, rc != 0);
+			fi = alloc_family_index(r.family);
+			rc = relay_attach(set, a, io, fi, r.fd, r.port);
+			if (rc != 0)
+				relay_unbind(set, fi, r.fd, r.port);
 		}
 		if (rc != 0) {
 			free(io);
@@ -749,10 +794,57 @@ relay_family(struct relay_set *set, const struct conf *conf, int family)
 	set->family_ok[fi] = true;
 }
 
+struct relay_ports *
+relay_ports_new(void)
+{
+	struct relay_ports *ports;
+
+	if ((ports = calloc(1, sizeof(*ports))) == NULL)
+		return NULL;
+	if (pthread_mutex_init(&ports->lock, NULL) != 0) {
+		free(ports);
+		return NULL;
+	}
+	return ports;
+}
+
+/* Close the reservations of ports that expired by now_ms (all of them
+ * when now_ms is UINT64_MAX). */
+static void
+relay_ports_expire(struct relay_ports *ports, uint64_t now_ms)
+{
+	pthread_mutex_lock(&ports->lock);
+	for (unsigned int i = 0; i < ports->nreservations;) {
+		struct relay_reservation *r = &ports->reservations[i];
+
+		if (r->expires_ms <= now_ms) {
+			port_mark(ports, alloc_family_index(r->family), r->port,
+				  false);
+			close(r->fd);
+			*r = ports->reservations[--ports->nreservations];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&ports->lock);
+}
+
+void
+relay_ports_free(struct relay_ports *ports)
+{
+	if (ports == NULL)
+		return;
+	relay_ports_expire(ports, UINT64_MAX);
+	pthread_mutex_destroy(&ports->lock);
+	free(ports);
+}
+
 struct relay_set *
-relay_new(struct event_base *base, struct server *srv, const struct conf *conf)
+relay_new(struct event_base *base, struct server *srv, const struct conf *conf,
+	  struct relay_ports *ports)
 {
 	struct relay_set *set;
+	bool first;
 
 	if ((set = calloc(1, sizeof(*set))) == NULL) {
 		log_warn("relay");
@@ -760,6 +852,7 @@ relay_new(struct event_base *base, struct server *srv, const struct conf *conf)
 	}
 	set->base = base;
 	set->srv = srv;
+	set->ports = ports;
 	set->by_port[0] = calloc(65536, sizeof(*set->by_port[0]));
 	set->by_port[1] = calloc(65536, sizeof(*set->by_port[1]));
 	if (set->by_port[0] == NULL || set->by_port[1] == NULL) {
@@ -777,22 +870,20 @@ relay_new(struct event_base *base, struct server *srv, const struct conf *conf)
 		set->tid_state = 0x9E3779B97F4A7C15ULL;
 	srv->relay = &relay_ops;
 	srv->relay_ctx = set;
-	log_info("turn: relay ports %u-%u%s%s", set->port_min, set->port_max,
-		 set->family_ok[0] ? ", IPv4" : "",
-		 set->family_ok[1] ? ", IPv6" : "");
+	pthread_mutex_lock(&ports->lock);
+	first = ports->nsets++ == 0;
+	pthread_mutex_unlock(&ports->lock);
+	if (first)
+		log_info("turn: relay ports %u-%u%s%s", set->port_min,
+			 set->port_max, set->family_ok[0] ? ", IPv4" : "",
+			 set->family_ok[1] ? ", IPv6" : "");
 	return set;
 }
 
 void
 relay_sweep(struct relay_set *set, uint64_t now_ms)
 {
-	for (unsigned int i = 0; i < set->nreservations;) {
-		if (set->reservations[i].expires_ms <= now_ms)
-			relay_reservation_drop(set, &set->reservations[i],
-					       true);
-		else
-			i++;
-	}
+	relay_ports_expire(set->ports, now_ms);
 }
 
 void
@@ -800,8 +891,6 @@ relay_free(struct relay_set *set)
 {
 	if (set == NULL)
 		return;
-	while (set->nreservations > 0)
-		relay_reservation_drop(set, &set->reservations[0], true);
 	free(set->by_port[0]);
 	free(set->by_port[1]);
 	free(set);

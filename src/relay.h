@@ -13,6 +13,7 @@
 struct alloc;
 struct conf;
 struct event_base;
+struct relay_ports;
 struct relay_set;
 struct server;
 struct server_relay_ops;
@@ -20,13 +21,22 @@ struct server_relay_ops;
 /* relay.c */
 
 /*
- * The relay module for srv, with the relay addresses, external addresses
- * and port range of conf (which only a restart changes).  Returns NULL
- * after logging why.  srv->relay and srv->relay_ctx are set.
+ * The ports held and the RESERVATION-TOKEN reservations, which every
+ * worker's relay set shares (under a mutex).  relay_ports_free() closes
+ * the reservations; call it after every set that uses it is freed.
+ */
+struct relay_ports *relay_ports_new(void);
+void relay_ports_free(struct relay_ports *ports);
+
+/*
+ * The relay module for srv, on base, with the relay addresses, external
+ * addresses and port range of conf (which only a restart changes),
+ * holding its ports in ports.  Returns NULL after logging why.
+ * srv->relay and srv->relay_ctx are set.
  */
 struct relay_set *relay_new(struct event_base *base, struct server *srv,
-			    const struct conf *conf);
-/* Close every reservation; allocations are closed through the table. */
+			    const struct conf *conf, struct relay_ports *ports);
+/* Free the set; its allocations are closed through the table first. */
 void relay_free(struct relay_set *set);
 
 /* Drop RESERVATION-TOKEN reservations older than their 30 s. */

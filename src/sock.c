@@ -13,7 +13,7 @@
 #include "sock.h"
 
 int
-sock_bind(const struct sockaddr *sa, int type)
+sock_bind(const struct sockaddr *sa, int type, bool reuseport)
 {
 	int fd, on = 1, saved;
 
@@ -22,6 +22,9 @@ sock_bind(const struct sockaddr *sa, int type)
 		return -1;
 	if (type == SOCK_STREAM &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
 		goto fail;
 	if (sa->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)

@@ -7,15 +7,19 @@
 #ifndef TURNPIKE_SOCK_H
 #define TURNPIKE_SOCK_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 /* sock.c */
 
 /*
- * Create a socket of the given type bound to sa.  Returns the descriptor,
- * or -1 with errno set (EAFNOSUPPORT when the family is not available).
+ * Create a socket of the given type bound to sa; with reuseport, one of
+ * several bound to the same address (SO_REUSEPORT: one per worker, the
+ * kernel spreading datagrams and connections over them by address
+ * hash).  Returns the descriptor, or -1 with errno set (EAFNOSUPPORT when
+ * the family is not available).
  */
-int sock_bind(const struct sockaddr *sa, int type);
+int sock_bind(const struct sockaddr *sa, int type, bool reuseport);
 
 /* Whether a failed sock_bind() only means the family is absent. */
 int sock_family_missing(int err);

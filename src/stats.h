@@ -3,11 +3,14 @@
  * stats.h: every counter the daemon keeps, in one struct that main.c owns
  * and hands to each module.  The metrics endpoint reads it; nothing else
  * does.  Counters only go up, except the "open" gauges.  Incrementing one
- * is the whole cost on the packet path: no locks, one thread.
+ * is the whole cost on the packet path: no locks, one thread.  With
+ * several workers each has its own, and /metrics shows their sum, taken
+ * by each worker on its own thread (worker.c).
  */
 #ifndef TURNPIKE_STATS_H
 #define TURNPIKE_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Error responses we send, by code; index with stats_error_slot(). */
@@ -92,5 +95,21 @@ struct stats {
 	uint64_t relay_drop_too_big;       /* over turn.max_datagram */
 	uint64_t relay_drop_send_failed;   /* the kernel refused it */
 };
+
+/* Every member is a uint64_t, so a struct stats adds up word by word. */
+#define STATS_WORDS (sizeof(struct stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct stats) % sizeof(uint64_t) == 0,
+	       "struct stats must hold uint64_t counters only");
+
+/* sum += s, counter by counter (the open gauges add up too). */
+static inline void
+stats_add(struct stats *sum, const struct stats *s)
+{
+	uint64_t *to = (uint64_t *)(void *)sum;
+	const uint64_t *from = (const uint64_t *)(const void *)s;
+
+	for (size_t i = 0; i < STATS_WORDS; i++)
+		to[i] += from[i];
+}
 
 #endif /* TURNPIKE_STATS_H */

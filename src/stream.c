@@ -406,7 +406,7 @@ stream_accept_error_cb(struct evconnlistener *lev, void *arg)
 
 struct stream_set *
 stream_open(struct event_base *base, const struct conf_addrs *addrs,
-	    struct server *srv, SSL_CTX *tls_ctx)
+	    struct server *srv, SSL_CTX *tls_ctx, int worker)
 {
 	struct stream_set *set;
 	char name[ADDR_STRLEN];
@@ -440,7 +440,7 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 		int fd;
 
 		addr_str(sa, name, sizeof(name));
-		if ((fd = sock_bind(sa, SOCK_STREAM)) == -1) {
+		if ((fd = sock_bind(sa, SOCK_STREAM, worker >= 0)) == -1) {
 			if (sock_family_missing(errno)) {
 				log_warn("%s %s skipped", set->name, name);
 				continue;
@@ -462,7 +462,11 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 		}
 		evconnlistener_set_error_cb(l->lev, stream_accept_error_cb);
 		set->n++;
-		log_info("listening on %s %s", set->name, name);
+		if (worker <= 0)
+			log_info("listening on %s %s", set->name, name);
+		else
+			log_debug("worker %d: listening on %s %s", worker,
+				  set->name, name);
 	}
 	return set;
 }

@@ -22,11 +22,12 @@ struct stream_set;
  * set takes its own reference).  Returns a set owned by the caller
  * (release with stream_close(), which also closes every connection), or
  * NULL after logging why; a family the kernel lacks is skipped with a
- * warning.
+ * warning.  worker is as for udp_open().
  */
 struct stream_set *stream_open(struct event_base *base,
 			       const struct conf_addrs *addrs,
-			       struct server *srv, struct ssl_ctx_st *tls_ctx);
+			       struct server *srv, struct ssl_ctx_st *tls_ctx,
+			       int worker);
 
 /* A reloaded certificate: new handshakes use tls_ctx, open connections
  * keep the context they were made with. */

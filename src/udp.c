@@ -48,8 +48,9 @@ struct udp_set {
 	struct udp_listener listeners[CONF_MAX_LISTEN];
 };
 
-/* The batch buffers, shared by every listener: one thread reads at once. */
-static struct {
+/* The batch buffers, shared by every listener of a thread: each thread
+ * reads one socket at a time. */
+static _Thread_local struct {
 	uint8_t in[UDP_BATCH][UDP_SLOT];
 	uint8_t out[UDP_BATCH][SERVER_MAX_MESSAGE];
 	struct sockaddr_storage from[UDP_BATCH];
@@ -219,7 +220,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 
 struct udp_set *
 udp_open(struct event_base *base, const struct conf_addrs *addrs,
-	 struct server *srv)
+	 struct server *srv, int worker)
 {
 	struct udp_set *set;
 	char name[ADDR_STRLEN];
@@ -234,7 +235,7 @@ udp_open(struct event_base *base, const struct conf_addrs *addrs,
 		struct udp_listener *l = &set->listeners[set->n];
 
 		addr_str(sa, name, sizeof(name));
-		if ((l->fd = sock_bind(sa, SOCK_DGRAM)) == -1) {
+		if ((l->fd = sock_bind(sa, SOCK_DGRAM, worker >= 0)) == -1) {
 			if (sock_family_missing(errno)) {
 				log_warn("udp %s skipped", name);
 				continue;
@@ -256,7 +257,11 @@ udp_open(struct event_base *base, const struct conf_addrs *addrs,
 			return NULL;
 		}
 		set->n++;
-		log_info("listening on udp %s", name);
+		if (worker <= 0)
+			log_info("listening on udp %s", name);
+		else
+			log_debug("worker %d: listening on udp %s", worker,
+				  name);
 	}
 	return set;
 }

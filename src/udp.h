@@ -21,9 +21,12 @@ struct udp_set;
  * Bind a socket for each address and start reading.  Returns a set owned
  * by the caller (release with udp_close()), or NULL after logging why; a
  * family the kernel does not support (no IPv6) is skipped with a warning.
+ * worker is -1 for the only set on these addresses, or this set's worker
+ * number when every worker binds them (SO_REUSEPORT).
  */
 struct udp_set *udp_open(struct event_base *base,
-			 const struct conf_addrs *addrs, struct server *srv);
+			 const struct conf_addrs *addrs, struct server *srv,
+			 int worker);
 void udp_close(struct udp_set *set);
 /*
  * For the relay: the socket of the listener conn (as server_msg.conn

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_alloc.c: the allocation table with time passed in: 5-tuples,
- * quotas, permissions, the channel rules of RFC 8656 section 11.2,
+ * quotas (also shared by two tables, and by two threads), permissions, the channel rules of RFC 8656 section 11.2,
  * lifetimes and expiry, the bandwidth bucket, and the keyed hash.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "alloc.h"
@@ -97,6 +98,96 @@ test_tuples_and_quotas(void)
 	gone_calls = 0;
 	alloc_table_free(t, gone_cb, NULL);
 	CHECK_INT(gone_calls, 3);
+}
+
+/*
+ * Two tables sharing one quota, as two workers do: the per-user and total
+ * bounds hold over both, each table counts and finds only its own, and a
+ * thread on each table taking and giving back at once loses no count.
+ */
+static void
+test_shared_quota(void)
+{
+	struct alloc_quota *q = alloc_quota_new(hkey);
+	struct alloc_table *w0 = alloc_table_new_shared(hkey, q);
+	struct alloc_table *w1 = alloc_table_new_shared(hkey, q);
+	struct alloc_limits lim = { .max_total = 4, .max_per_user = 2 };
+	struct alloc_tuple t1 = tuple("192.0.2.1", 1000, 0);
+	struct alloc_tuple t2 = tuple("192.0.2.1", 1001, 0);
+	struct alloc_tuple t3 = tuple("192.0.2.1", 1002, 0);
+	struct alloc *a1, *a2, *a3, *a4, *a5;
+
+	CHECK(q != NULL && w0 != NULL && w1 != NULL);
+	alloc_set_limits(w0, &lim);
+	alloc_set_limits(w1, &lim);
+	CHECK_INT(alloc_new(w0, &t1, "alice", key, tid, 0, 600000, &a1), 0);
+	CHECK_INT(alloc_new(w1, &t2, "alice", key, tid, 0, 600000, &a2), 0);
+	/* alice's third, on either table: 486. */
+	CHECK_INT(alloc_new(w0, &t3, "alice", key, tid, 0, 600000, &a3), 486);
+	CHECK_INT(alloc_new(w1, &t3, "alice", key, tid, 0, 600000, &a3), 486);
+	CHECK(alloc_find(w0, &t2) == NULL && alloc_find(w1, &t2) == a2);
+	CHECK_INT(alloc_count(w0), 1);
+	CHECK_INT(alloc_count(w1), 1);
+	CHECK_INT(alloc_quota_count(q), 2);
+	/* Four in all over both tables, then 508. */
+	CHECK_INT(alloc_new(w0, &t3, "bob", key, tid, 0, 600000, &a3), 0);
+	CHECK_INT(alloc_new(w1, &t3, "carol", key, tid, 0, 600000, &a4), 0);
+	CHECK_INT(alloc_new(w1, &t1, "dave", key, tid, 0, 600000, &a5), 508);
+	/* Freed on one table, alice's quota is back for the other. */
+	alloc_free(w1, a2);
+	CHECK_INT(alloc_new(w0, &t2, "alice", key, tid, 0, 600000, &a2), 0);
+	CHECK_STR(alloc_username(a2), "alice");
+	alloc_table_free(w0, NULL, NULL);
+	CHECK_INT(alloc_quota_count(q), 1);
+	alloc_table_free(w1, NULL, NULL);
+	CHECK_INT(alloc_quota_count(q), 0);
+	alloc_quota_free(q);
+}
+
+struct churn {
+	struct alloc_table *t;
+	unsigned int base, failed;
+};
+
+static void *
+churn_main(void *arg)
+{
+	struct churn *c = arg;
+
+	for (unsigned int i = 0; i < 20000; i++) {
+		struct alloc_tuple tu = tuple("192.0.2.9", c->base + i % 50, 0);
+		struct alloc *a;
+
+		if (alloc_new(c->t, &tu, i % 2 ? "alice" : "bob", key, tid, 0,
+			      1000, &a) != 0) {
+			c->failed++;
+			continue;
+		}
+		alloc_free(c->t, a);
+	}
+	return NULL;
+}
+
+static void
+test_shared_quota_threads(void)
+{
+	struct alloc_quota *q = alloc_quota_new(hkey);
+	struct alloc_limits lim = { 0 };
+	struct churn c[2] = { { NULL, 1000, 0 }, { NULL, 2000, 0 } };
+	pthread_t th[2];
+
+	for (int i = 0; i < 2; i++) {
+		c[i].t = alloc_table_new_shared(hkey, q);
+		alloc_set_limits(c[i].t, &lim);
+		CHECK_INT(pthread_create(&th[i], NULL, churn_main, &c[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT(c[i].failed, 0);
+		alloc_table_free(c[i].t, NULL, NULL);
+	}
+	CHECK_INT(alloc_quota_count(q), 0);
+	alloc_quota_free(q);
 }
 
 static void
@@ -285,6 +376,8 @@ int
 main(void)
 {
 	test_tuples_and_quotas();
+	test_shared_quota();
+	test_shared_quota_threads();
 	test_permissions();
 	test_channels();
 	test_lifetimes();

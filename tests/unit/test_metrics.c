@@ -572,6 +572,43 @@ test_optional(void)
 	free(text);
 }
 
+/* The workers' families: one sample per worker, and the count. */
+static void
+test_workers(void)
+{
+	struct metrics_workers wk = { .n = 3 };
+	struct metrics_gauges g = gauges;
+	char *text;
+
+	for (unsigned int i = 0; i < wk.n; i++) {
+		wk.received[i] = 1000 + i;
+		wk.allocations[i] = 10 + i;
+	}
+	g.workers = &wk;
+	memset(&st, 0, sizeof(st));
+	if ((text = render(&st, NULL, NULL, &g, "1")) == NULL)
+		return;
+	CHECK_STR(type_of("turnpike_workers"), "gauge");
+	CHECK_INT(value_of("turnpike_workers", ""), 3);
+	CHECK_STR(type_of("turnpike_worker_received_total"), "counter");
+	CHECK_INT(value_of("turnpike_worker_received_total", "worker=0"),
+		  1000);
+	CHECK_INT(value_of("turnpike_worker_received_total", "worker=2"),
+		  1002);
+	CHECK(sample_find("turnpike_worker_received_total", "worker=3") ==
+	      NULL);
+	CHECK_STR(type_of("turnpike_worker_allocations"), "gauge");
+	CHECK_INT(value_of("turnpike_worker_allocations", "worker=1"), 11);
+	free(text);
+
+	/* Without them (g.workers NULL), no family at all. */
+	if ((text = render(&st, NULL, NULL, &gauges, "1")) == NULL)
+		return;
+	CHECK(family_find("turnpike_workers") == NULL);
+	CHECK(family_find("turnpike_worker_allocations") == NULL);
+	free(text);
+}
+
 static void
 test_escaping(void)
 {
@@ -648,6 +685,7 @@ main(void)
 	test_parser();
 	test_everything();
 	test_optional();
+	test_workers();
 	test_escaping();
 	return unit_done("test_metrics");
 }
