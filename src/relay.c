@@ -606,7 +606,8 @@ static bool
 relay_local(struct relay_set *set, struct alloc *a, int fi,
 	    const struct sockaddr *peer, const uint8_t *data, size_t len)
 {
-	static uint8_t buf[RELAY_SLOT];
+	/* Each thread delivers one datagram at a time. */
+	static _Thread_local uint8_t buf[RELAY_SLOT];
 	struct stats *st = set->srv->stats;
 	struct sockaddr_storage from, client, local;
 	struct addr_key pk;

@@ -80,8 +80,7 @@ struct stream_set {
 	struct stream_listener listeners[CONF_MAX_LISTEN];
 	LIST_HEAD(, stream_conn) conns;
 	struct event *resume; /* listeners paused while descriptors ran out */
-	unsigned int nconns;
-	bool full_logged; /* the limit warning is logged once per episode */
+	struct stream_total *total; /* shared with the other workers' sets */
 };
 
 static struct stats_transport_counters *
@@ -113,14 +112,12 @@ stream_conn_close(struct stream_conn *c)
 		}
 	}
 	LIST_REMOVE(c, entry);
-	set->nconns--;
 	stream_counters(set)->conns_open--;
-	if (set->full_logged &&
-	    set->nconns <
-		    (unsigned int)set->srv->conf->stream_max_connections) {
-		set->full_logged = false;
+	if (atomic_fetch_sub(&set->total->open, 1) - 1 <
+		    (unsigned int)set->srv->conf->stream_max_connections &&
+	    atomic_load(&set->total->full_logged) &&
+	    atomic_exchange(&set->total->full_logged, false))
 		log_info("%s: below the connection limit again", set->name);
-	}
 	event_free(c->idle);
 	bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE closes the socket */
 	free(c);
@@ -312,11 +309,12 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct stream_conn *c;
 	socklen_t len = sizeof(c->local);
 
-	if (set->nconns >=
+	/* Counted over every worker's set; given back when refused. */
+	if (atomic_fetch_add(&set->total->open, 1) >=
 	    (unsigned int)set->srv->conf->stream_max_connections) {
+		atomic_fetch_sub(&set->total->open, 1);
 		tc->conns_rejected++;
-		if (!set->full_logged) {
-			set->full_logged = true;
+		if (!atomic_exchange(&set->total->full_logged, true)) {
 			log_warnx("%s: %d connections open, the limit "
 				  "(stream.max_connections); refusing new ones",
 				  set->name,
@@ -326,6 +324,7 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		atomic_fetch_sub(&set->total->open, 1);
 		close(fd);
 		return;
 	}
@@ -362,6 +361,7 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		if (c->idle != NULL)
 			event_free(c->idle);
 		free(c);
+		atomic_fetch_sub(&set->total->open, 1);
 		return;
 	}
 	/* Read no more than one largest frame past what is buffered. */
@@ -369,7 +369,6 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_setcb(c->bev, stream_read_cb, NULL, stream_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	LIST_INSERT_HEAD(&set->conns, c, entry);
-	set->nconns++;
 	tc->conns_open++;
 	tc->conns_total++;
 	stream_idle_arm(c);
@@ -406,7 +405,8 @@ stream_accept_error_cb(struct evconnlistener *lev, void *arg)
 
 struct stream_set *
 stream_open(struct event_base *base, const struct conf_addrs *addrs,
-	    struct server *srv, SSL_CTX *tls_ctx, int worker)
+	    struct server *srv, SSL_CTX *tls_ctx, int worker,
+	    struct stream_total *total)
 {
 	struct stream_set *set;
 	char name[ADDR_STRLEN];
@@ -417,6 +417,7 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 	}
 	set->base = base;
 	set->srv = srv;
+	set->total = total;
 	set->resume = evtimer_new(base, stream_resume_cb, set);
 	if (set->resume == NULL) {
 		free(set);

@@ -7,6 +7,8 @@
 #ifndef TURNPIKE_STREAM_H
 #define TURNPIKE_STREAM_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -15,6 +17,16 @@ struct conf_addrs;
 struct server;
 struct stream_set;
 
+/*
+ * The connections open on one transport (TCP or TLS) over every worker's
+ * set, which stream.max_connections bounds.  Zeroed by its owner, who
+ * keeps it until every set that counts in it is closed.
+ */
+struct stream_total {
+	atomic_uint open;
+	atomic_bool full_logged; /* the limit warning, once per episode */
+};
+
 /* stream.c */
 
 /*
@@ -22,12 +34,13 @@ struct stream_set;
  * set takes its own reference).  Returns a set owned by the caller
  * (release with stream_close(), which also closes every connection), or
  * NULL after logging why; a family the kernel lacks is skipped with a
- * warning.  worker is as for udp_open().
+ * warning.  worker is as for udp_open(); total counts the connections
+ * (shared by the sets of every worker).
  */
 struct stream_set *stream_open(struct event_base *base,
 			       const struct conf_addrs *addrs,
 			       struct server *srv, struct ssl_ctx_st *tls_ctx,
-			       int worker);
+			       int worker, struct stream_total *total);
 
 /* A reloaded certificate: new handshakes use tls_ctx, open connections
  * keep the context they were made with. */

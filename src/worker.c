@@ -22,9 +22,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -78,6 +80,7 @@ struct worker {
 struct worker_pool {
 	unsigned int n;
 	bool turn;
+	struct stream_total tcp_total, tls_total; /* stream.max_connections */
 	struct alloc_quota *quota;
 	struct relay_ports *ports;
 	struct worker w[];
@@ -254,10 +257,10 @@ worker_open(struct worker *w, struct event_base *main_base,
 		fatalx("cannot open the udp listeners");
 	if (tls != NULL &&
 	    (w->tls = stream_open(w->base, &conf->listen_tls, &w->server, tls,
-				  share)) == NULL)
+				  share, &w->pool->tls_total)) == NULL)
 		fatalx("cannot open the tls listeners");
 	if ((w->stream = stream_open(w->base, &conf->listen_tcp, &w->server,
-				     NULL, share)) == NULL)
+				     NULL, share, &w->pool->tcp_total)) == NULL)
 		fatalx("cannot open the tcp listeners");
 	if (policy != NULL)
 		worker_turn_open(w, policy, nonce_key);
@@ -328,6 +331,11 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	char name[32]; /* at most 15 bytes are kept */
+
+	/* What top -H and ps -L show. */
+	snprintf(name, sizeof(name), "worker %u", w->id);
+	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
 
 	if (event_base_dispatch(w->base) == -1)
 		log_error("worker %u: event loop failed", w->id);

@@ -33,6 +33,10 @@ BUILDDIR = os.environ.get("TP_BUILDDIR", "")
 # Multiply every wait by this (for slow sanitizer or valgrind builds).
 TIMEOUT_SCALE = float(os.environ.get("TP_TIMEOUT_SCALE", "1"))
 
+# daemon.workers for every daemon whose test does not set it: the whole
+# suite runs on several workers with TP_WORKERS=2 (see tools/run-variant).
+WORKERS = os.environ.get("TP_WORKERS", "")
+
 # A command every turnpiked runs under, e.g. "valgrind -q ..." (see
 # tools/valgrind-suite); its reports go to the daemon's stderr.
 DAEMON_WRAPPER = shlex.split(os.environ.get("TP_DAEMON_WRAPPER", ""))
@@ -57,6 +61,8 @@ ROUTINE_LINES = [
     r"turn: relay ports \d+-\d+(, IPv4)?(, IPv6)?",
     r'turn: realm "[^"]*", \d+ static users, \d+ REST secrets',
     r"turnpiked \S+ ready",
+    r"\d+ workers, each with its own listeners \(SO_REUSEPORT\) and "
+    r"allocations",
     r"(SIGTERM|SIGINT) received, stopping",
     r"stopped",
 ]
@@ -128,7 +134,10 @@ def base_conf():
     would clash between tests running at once), so that a test config is
     a plain STUN server unless the test says otherwise.
     """
-    return {"daemon": {"user": default_user()}, "turn": {"enable": False},
+    daemon = {"user": default_user()}
+    if WORKERS:
+        daemon["workers"] = WORKERS if WORKERS == "auto" else int(WORKERS)
+    return {"daemon": daemon, "turn": {"enable": False},
             "http": {"listen": []}}
 
 
