@@ -4,16 +4,19 @@
  *
  * Each socket is read in batches of UDP_BATCH datagrams with recvmmsg();
  * every datagram goes through server_handle() and the answers of one batch
- * leave in one sendmmsg().  IP_PKTINFO / IPV6_PKTINFO give each datagram's
- * destination address, and the answer is sent from it, so that a wildcard
- * listener on a multi-homed host answers from the address the client used.
- * The buffers are static: one thread, and the packet path allocates
- * nothing.  Not for protocol logic: that is server.c.
+ * leave in one sendmmsg(), where answers of one length to one client in a
+ * row are one UDP GSO message (UDP_SEGMENT), unless the kernel refuses it.
+ * IP_PKTINFO / IPV6_PKTINFO give each datagram's destination address, and
+ * the answer is sent from it, so that a wildcard listener on a multi-homed
+ * host answers from the address the client used.  The buffers are
+ * static, one set per thread, and the packet path allocates nothing.  Not
+ * for protocol logic: that is server.c.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <netinet/udp.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,8 @@
 #include "sock.h"
 #include "udp.h"
 
-#define UDP_BATCH 32
+#define UDP_BATCH   32
+#define UDP_GSO_MAX 64 /* segments in one message (UDP_MAX_SEGMENTS) */
 /* One byte more than we accept, so that a larger datagram shows. */
 #define UDP_SLOT (SERVER_MAX_MESSAGE + 1)
 _Static_assert(CMSG_SPACE(sizeof(struct in6_pktinfo)) <= UDP_CMSG_SPACE &&
@@ -41,6 +45,7 @@ struct udp_listener {
 	struct sockaddr_storage addr;
 	struct event *ev;
 	struct server *srv;
+	bool no_gso; /* the kernel refused UDP_SEGMENT here once */
 };
 
 struct udp_set {
@@ -61,6 +66,9 @@ static _Thread_local struct {
 	} in_cmsg[UDP_BATCH], out_cmsg[UDP_BATCH];
 	struct iovec in_iov[UDP_BATCH], out_iov[UDP_BATCH];
 	struct mmsghdr in_msg[UDP_BATCH], out_msg[UDP_BATCH];
+	/* The answers as sent: runs of out_msg[] merged (udp_coalesce). */
+	struct mmsghdr gso_msg[UDP_BATCH];
+	int gso_first[UDP_BATCH], gso_count[UDP_BATCH];
 } udp_batch;
 
 size_t
@@ -133,6 +141,83 @@ udp_pktinfo(const struct udp_listener *l, struct msghdr *in,
 	return 0;
 }
 
+/* Whether answers a and b go to the same client from the same address
+ * with the same length, so that one UDP GSO message can carry both. */
+static bool
+udp_same_run(const struct msghdr *a, const struct msghdr *b)
+{
+	return a->msg_namelen == b->msg_namelen &&
+	       a->msg_iov->iov_len == b->msg_iov->iov_len &&
+	       a->msg_controllen == b->msg_controllen &&
+	       memcmp(a->msg_name, b->msg_name, a->msg_namelen) == 0 &&
+	       (a->msg_controllen == 0 ||
+		memcmp(a->msg_control, b->msg_control, a->msg_controllen) == 0);
+}
+
+/*
+ * Merge runs of answers in out_msg[0..nout) that udp_same_run() into one
+ * message each, with a UDP_SEGMENT control message (Linux UDP GSO): the
+ * run crosses the IP stack once and the kernel cuts it into datagrams.
+ * Answers keep their order.  Fills gso_msg[], gso_first[] and gso_count[]
+ * and returns how many messages there are.
+ */
+static int
+udp_coalesce(int nout, bool gso)
+{
+	int n = 0;
+
+	for (int i = 0; i < nout;) {
+		struct msghdr *h = &udp_batch.out_msg[i].msg_hdr;
+		struct msghdr *g = &udp_batch.gso_msg[n].msg_hdr;
+		int run = 1;
+
+		while (gso && i + run < nout && run < UDP_GSO_MAX &&
+		       udp_same_run(h, &udp_batch.out_msg[i + run].msg_hdr))
+			run++;
+		*g = *h;
+		if (run > 1) {
+			struct cmsghdr *c =
+				(struct cmsghdr
+					 *)(void *)((char *)h->msg_control +
+						    h->msg_controllen);
+			uint16_t size = (uint16_t)h->msg_iov->iov_len;
+
+			if (h->msg_control == NULL) {
+				g->msg_control = udp_batch.out_cmsg[i].buf;
+				c = g->msg_control;
+			}
+			c->cmsg_level = IPPROTO_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(size));
+			memcpy(CMSG_DATA(c), &size, sizeof(size));
+			g->msg_controllen += CMSG_SPACE(sizeof(size));
+			g->msg_iovlen = (size_t)run;
+		}
+		udp_batch.gso_first[n] = i;
+		udp_batch.gso_count[n] = run;
+		n++;
+		i += run;
+	}
+	return n;
+}
+
+/* The answers of message r of gso_msg[] one datagram each, counted. */
+static void
+udp_send_singly(struct udp_listener *l, int fd, int r,
+		struct stats_transport_counters *tc)
+{
+	int first = udp_batch.gso_first[r];
+
+	for (int i = first; i < first + udp_batch.gso_count[r]; i++) {
+		if (sendmmsg(fd, &udp_batch.out_msg[i], 1, MSG_DONTWAIT) == 1) {
+			tc->tx_packets++;
+			tc->tx_bytes += udp_batch.out_iov[i].iov_len;
+		} else {
+			l->srv->stats->drop_send_failed++;
+		}
+	}
+}
+
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -141,7 +226,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		&l->srv->stats->transport[STATS_UDP];
 	uint64_t now = clock_mono_ms();
 	int64_t wall = (int64_t)time(NULL);
-	int got, nout, sent;
+	int got, nout, nmsg, sent;
 
 	for (int i = 0; i < UDP_BATCH; i++) {
 		struct msghdr *h = &udp_batch.in_msg[i].msg_hdr;
@@ -202,18 +287,29 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		nout++;
 	}
 
-	for (int done = 0; done < nout; done += sent) {
-		sent = sendmmsg(fd, udp_batch.out_msg + done,
-				(unsigned int)(nout - done), MSG_DONTWAIT);
+	nmsg = udp_coalesce(nout, !l->no_gso);
+	for (int done = 0; done < nmsg; done += sent) {
+		sent = sendmmsg(fd, udp_batch.gso_msg + done,
+				(unsigned int)(nmsg - done), MSG_DONTWAIT);
+		if (sent <= 0 && udp_batch.gso_count[done] > 1 &&
+		    errno != EAGAIN) {
+			/* No UDP GSO here (an old kernel, a device without
+			 * checksum offload): from now on, one at a time. */
+			l->no_gso = true;
+			udp_send_singly(l, fd, done, tc);
+			sent = 1;
+			continue;
+		}
 		if (sent <= 0) {
 			/* The kernel refused one: count it and skip it. */
-			l->srv->stats->drop_send_failed++;
+			l->srv->stats->drop_send_failed +=
+				(uint64_t)udp_batch.gso_count[done];
 			sent = 1;
 			continue;
 		}
 		for (int i = done; i < done + sent; i++) {
-			tc->tx_packets++;
-			tc->tx_bytes += udp_batch.out_msg[i].msg_len;
+			tc->tx_packets += (uint64_t)udp_batch.gso_count[i];
+			tc->tx_bytes += udp_batch.gso_msg[i].msg_len;
 		}
 	}
 }

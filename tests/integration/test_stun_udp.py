@@ -10,6 +10,7 @@ datagrams are dropped without an answer and without a log line.
 
 import os
 import random
+import signal
 import re
 import shutil
 import socket
@@ -332,6 +333,82 @@ class Binding(StunCase):
         own = sock.getsockname()
         for a in answers[:50]:
             self.assertEqual(sc.parse(a).xor_mapped_address(), own)
+
+
+class Coalesced(StunCase):
+    """Answers to one client that leave in one batch go as UDP GSO runs
+    (one message with UDP_SEGMENT, cut by the kernel): each datagram must
+    still arrive whole, to its own socket, in the order asked; where the
+    kernel refuses GSO the daemon falls back to one datagram each.  The
+    shim gsoshim.so ($TP_GSOSHIM_SO, built by make check) logs or refuses
+    UDP_SEGMENT."""
+
+    def start(self, **env):
+        shim = os.environ.get("TP_GSOSHIM_SO", "")
+        if not os.path.isfile(shim):
+            raise tp.HarnessError("TP_GSOSHIM_SO=%r is not the built "
+                                  "gsoshim.so (run through make check)"
+                                  % shim)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env.update({"LD_PRELOAD": shim,
+                    # A sanitized daemon wants its runtime first; the
+                    # shim is no allocator, so the order does not matter.
+                    "ASAN_OPTIONS": (asan + ":" if asan else "") +
+                    "verify_asan_link_order=0"})
+        self.daemon = tp.Daemon(env=env).__enter__()
+
+        def done():
+            self.daemon.__exit__(None, None, None)
+            self.daemon.check_log()
+        self.addCleanup(done)
+
+    def burst(self, count=40):
+        """Two sockets each queue count requests, one after the other,
+        while the daemon is stopped; every 5th asks for FINGERPRINT, so
+        its answer is longer and ends a run.  Then every answer must come
+        back to its socket, whole and in the order asked."""
+        socks = [self.socket() for _ in range(2)]
+        sent = {s: [] for s in socks}
+        self.daemon.signal(signal.SIGSTOP)
+        try:
+            for s in socks:
+                for i in range(count):
+                    req = sc.binding_request(fingerprint=i % 5 == 4)
+                    s.sendto(req, self.daemon.addr())
+                    sent[s].append(req[8:20])
+        finally:
+            self.daemon.signal(signal.SIGCONT)
+        for s in socks:
+            got = []
+            while len(got) < count:
+                data = sc.recv_datagram(s, tp.timeout(2))
+                self.assertIsNotNone(data, "only %d of %d answers"
+                                     % (len(got), count))
+                ans = sc.parse(data)
+                self.assertEqual(ans.type, 0x0101)
+                self.assert_mapped_to(ans, s)
+                got.append(ans.tid)
+            self.assertEqual(got, sent[s], "answers out of order")
+            self.assertIsNone(sc.recv_datagram(s, SILENCE))
+
+    @tp.skip_if_wrapped("SIGSTOP and LD_PRELOAD of the daemon itself")
+    def test_runs_sent_with_gso(self):
+        tmp = tp.make_tempdir()
+        self.addCleanup(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o777)  # written by the daemon after it drops root
+        log = os.path.join(tmp, "gso.log")
+        self.start(TP_GSOSHIM_LOG=log)
+        self.burst()
+        with open(log) as f:
+            runs = [int(line.split()[1]) for line in f]
+        self.assertTrue(runs, "no answer went as UDP GSO")
+        self.assertTrue(all(2 <= n <= 4 for n in runs), runs)
+
+    @tp.skip_if_wrapped("SIGSTOP and LD_PRELOAD of the daemon itself")
+    def test_refused_gso(self):
+        self.start(TP_GSOSHIM_REFUSE="1")
+        self.burst()
+        self.burst()  # GSO is off for the listener now
 
 
 class Drops(StunCase):
