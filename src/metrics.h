@@ -20,7 +20,7 @@ struct stats;
 /* How the load falls over the workers (daemon.workers). */
 struct metrics_workers {
 	unsigned int n;
-	uint64_t received[METRICS_MAX_WORKERS]; /* datagrams and frames */
+	uint64_t received[METRICS_MAX_WORKERS];    /* datagrams and frames */
 	uint64_t allocations[METRICS_MAX_WORKERS]; /* alive now */
 };
 

@@ -21,8 +21,8 @@ struct turnpiked {
 	bool log_stderr; /* -d: stderr, whatever log.target says */
 	bool log_debug;  /* -v: debug level, whatever log.level says */
 
-	struct event_base *base; /* the main loop */
-	struct conf *conf; /* owned; replaced whole on reload */
+	struct event_base *base;     /* the main loop */
+	struct conf *conf;           /* owned; replaced whole on reload */
 	struct worker_pool *workers; /* STUN and TURN (worker.h) */
 	bool tls_on;                 /* TLS listeners opened at start */
 	struct http_set *http;       /* when http.listen is set */

@@ -591,10 +591,8 @@ test_workers(void)
 	CHECK_STR(type_of("turnpike_workers"), "gauge");
 	CHECK_INT(value_of("turnpike_workers", ""), 3);
 	CHECK_STR(type_of("turnpike_worker_received_total"), "counter");
-	CHECK_INT(value_of("turnpike_worker_received_total", "worker=0"),
-		  1000);
-	CHECK_INT(value_of("turnpike_worker_received_total", "worker=2"),
-		  1002);
+	CHECK_INT(value_of("turnpike_worker_received_total", "worker=0"), 1000);
+	CHECK_INT(value_of("turnpike_worker_received_total", "worker=2"), 1002);
 	CHECK(sample_find("turnpike_worker_received_total", "worker=3") ==
 	      NULL);
 	CHECK_STR(type_of("turnpike_worker_allocations"), "gauge");
