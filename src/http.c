@@ -67,7 +67,7 @@ struct http_set {
 	struct ws_set *ws;
 	struct sig_hub *hub;
 	struct event *timer;
-	struct event *resume; /* listeners paused for want of descriptors */
+	struct sock_pause pause; /* the listeners, while descriptors ran out */
 	unsigned int n;
 	struct http_listener listeners[CONF_MAX_LISTEN];
 	unsigned int connections; /* open HTTP connections */
@@ -661,33 +661,12 @@ http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	http_kick(l->hs);
 }
 
-/* Listen again after descriptors ran out (http_accept_error_cb). */
-static void
-http_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_set *hs = arg;
-
-	for (unsigned int i = 0; i < hs->n; i++)
-		evconnlistener_enable(hs->listeners[i].lev);
-}
-
 static void
 http_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct http_listener *l = arg;
-	struct http_set *hs = l->hs;
-	struct timeval pause = { 0, 100 * 1000 };
 
-	log_debug("http: accept: %s", strerror(errno));
-	/* Out of descriptors: the pending connection stays readable, so a
-	 * listener left on would spin.  Pause them all for 100 ms; what is
-	 * open keeps being served. */
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-	    errno == ENOMEM) {
-		for (unsigned int i = 0; i < hs->n; i++)
-			evconnlistener_disable(hs->listeners[i].lev);
-		event_add(hs->resume, &pause);
-	}
+	sock_pause_accept_error(&l->hs->pause);
 }
 
 struct http_set *
@@ -706,7 +685,7 @@ http_open(struct event_base *base, const struct conf **confp,
 	hs->stats_ctx = stats_ctx;
 	hs->started_ms = clock_mono_ms();
 	if ((hs->timer = evtimer_new(base, http_ready_cb, hs)) == NULL ||
-	    (hs->resume = evtimer_new(base, http_resume_cb, hs)) == NULL)
+	    sock_pause_init(&hs->pause, base, "http") == -1)
 		goto fail;
 	if (conf->http_tls_certificate[0] != '\0') {
 		hs->tls_cert = http_read_pem(conf->http_tls_certificate);
@@ -754,6 +733,7 @@ http_open(struct event_base *base, const struct conf **confp,
 			goto fail;
 		}
 		evconnlistener_set_error_cb(l->lev, http_accept_error_cb);
+		sock_pause_add(&hs->pause, l->lev);
 		hs->n++;
 		log_info("listening on %s %s", hs->tls_cert ? "https" : "http",
 			 name);
@@ -790,8 +770,7 @@ http_close(struct http_set *hs)
 	}
 	if (hs->timer != NULL)
 		event_free(hs->timer);
-	if (hs->resume != NULL)
-		event_free(hs->resume);
+	sock_pause_free(&hs->pause);
 	if (hs->tls_key != NULL) {
 		OPENSSL_cleanse(hs->tls_key, strlen(hs->tls_key));
 		free(hs->tls_key);

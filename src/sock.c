@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * sock.c: listening sockets for udp.c and stream.c.  Nothing here reads or
+ * sock.c: listening sockets for udp.c, stream.c and http.c, and the pause
+ * of stream listeners when descriptors run out.  Nothing here reads or
  * writes data.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "log.h"
 #include "sock.h"
 
 int
@@ -64,4 +69,52 @@ int
 sock_family_missing(int err)
 {
 	return err == EAFNOSUPPORT;
+}
+
+/* Listen again after descriptors ran out (sock_pause_accept_error). */
+static void
+sock_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sock_pause *p = arg;
+
+	for (unsigned int i = 0; i < p->n; i++)
+		evconnlistener_enable(p->lev[i]);
+}
+
+int
+sock_pause_init(struct sock_pause *p, struct event_base *base, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->resume = evtimer_new(base, sock_resume_cb, p);
+	return p->resume == NULL ? -1 : 0;
+}
+
+void
+sock_pause_free(struct sock_pause *p)
+{
+	if (p->resume != NULL)
+		event_free(p->resume);
+	p->resume = NULL;
+}
+
+void
+sock_pause_add(struct sock_pause *p, struct evconnlistener *lev)
+{
+	if (p->n < CONF_MAX_LISTEN)
+		p->lev[p->n++] = lev;
+}
+
+void
+sock_pause_accept_error(struct sock_pause *p)
+{
+	struct timeval pause = { 0, 100 * 1000 };
+	int err = errno;
+
+	log_debug("%s: accept: %s", p->name, strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		for (unsigned int i = 0; i < p->n; i++)
+			evconnlistener_disable(p->lev[i]);
+		event_add(p->resume, &pause);
+	}
 }

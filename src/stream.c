@@ -79,7 +79,7 @@ struct stream_set {
 	unsigned int n;
 	struct stream_listener listeners[CONF_MAX_LISTEN];
 	LIST_HEAD(, stream_conn) conns;
-	struct event *resume; /* listeners paused while descriptors ran out */
+	struct sock_pause pause; /* the listeners, while descriptors ran out */
 	struct stream_total *total; /* shared with the other workers' sets */
 };
 
@@ -374,33 +374,12 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	stream_idle_arm(c);
 }
 
-/* Listen again after descriptors ran out (stream_accept_error_cb). */
-static void
-stream_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct stream_set *set = arg;
-
-	for (unsigned int i = 0; i < set->n; i++)
-		evconnlistener_enable(set->listeners[i].lev);
-}
-
 static void
 stream_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct stream_listener *l = arg;
-	struct stream_set *set = l->set;
-	struct timeval pause = { 0, 100 * 1000 };
 
-	log_debug("%s: accept: %s", set->name, strerror(errno));
-	/* Out of descriptors: the pending connection stays readable, so a
-	 * listener left on would spin.  Pause them all for 100 ms; what is
-	 * open keeps being served. */
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-	    errno == ENOMEM) {
-		for (unsigned int i = 0; i < set->n; i++)
-			evconnlistener_disable(set->listeners[i].lev);
-		event_add(set->resume, &pause);
-	}
+	sock_pause_accept_error(&l->set->pause);
 }
 
 struct stream_set *
@@ -418,13 +397,12 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 	set->base = base;
 	set->srv = srv;
 	set->total = total;
-	set->resume = evtimer_new(base, stream_resume_cb, set);
-	if (set->resume == NULL) {
+	set->transport = tls_ctx != NULL ? SERVER_TLS : SERVER_TCP;
+	set->name = tls_ctx != NULL ? "tls" : "tcp";
+	if (sock_pause_init(&set->pause, base, set->name) == -1) {
 		free(set);
 		return NULL;
 	}
-	set->transport = tls_ctx != NULL ? SERVER_TLS : SERVER_TCP;
-	set->name = tls_ctx != NULL ? "tls" : "tcp";
 	if (tls_ctx != NULL) {
 		SSL_CTX_up_ref(tls_ctx);
 		set->tls_ctx = tls_ctx;
@@ -462,6 +440,7 @@ stream_open(struct event_base *base, const struct conf_addrs *addrs,
 			return NULL;
 		}
 		evconnlistener_set_error_cb(l->lev, stream_accept_error_cb);
+		sock_pause_add(&set->pause, l->lev);
 		set->n++;
 		if (worker <= 0)
 			log_info("listening on %s %s", set->name, name);
@@ -482,7 +461,7 @@ stream_close(struct stream_set *set)
 	for (unsigned int i = 0; i < set->n; i++)
 		evconnlistener_free(set->listeners[i].lev);
 	SSL_CTX_free(set->tls_ctx);
-	event_free(set->resume);
+	sock_pause_free(&set->pause);
 	if (set->scratch != NULL)
 		evbuffer_free(set->scratch);
 	free(set);
