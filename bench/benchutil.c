@@ -95,18 +95,6 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
-/* The next number of a xorshift64 generator whose state is *s (not 0). */
-uint64_t
-xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 /* Nanoseconds as microseconds, for printing. */
 double
 us(uint64_t ns)

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdnoreturn.h>
 
+#include "xorshift.h" /* xorshift64(), from src/ */
+
 #define NS 1000000000ull
 
 /*
@@ -55,7 +57,6 @@ void hist_add(struct hist *, uint64_t);
 void hist_merge(struct hist *, const struct hist *);
 uint64_t hist_quantile(const struct hist *, double);
 uint64_t now_ns(void);
-uint64_t xorshift(uint64_t *);
 double us(uint64_t);
 noreturn void die(const char *, ...) __attribute__((format(printf, 1, 2)));
 double parse_number(const char *, const char *, double, double);

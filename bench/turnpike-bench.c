@@ -369,7 +369,7 @@ client_socket(struct shard *sh, uint64_t tag, bool big, bool spread,
 static void
 sess_new_tid(struct shard *sh, struct sess *s)
 {
-	uint64_t a = xorshift(&sh->rng), b = xorshift(&sh->rng);
+	uint64_t a = xorshift64(&sh->rng), b = xorshift64(&sh->rng);
 
 	memcpy(s->tid, &a, 8);
 	memcpy(s->tid + 8, &b, 4);

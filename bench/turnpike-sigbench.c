@@ -198,7 +198,7 @@ ws_send(struct conn *c, unsigned int opcode, const void *payload, size_t len)
 {
 	struct worker *w = c->w;
 	uint8_t *f = w->frame, *p;
-	uint32_t mask = (uint32_t)xorshift(&w->rng);
+	uint32_t mask = (uint32_t)xorshift64(&w->rng);
 	size_t h;
 
 	f[0] = (uint8_t)(0x80 | opcode);

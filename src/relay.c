@@ -43,6 +43,7 @@
 #include "stream.h"
 #include "stun.h"
 #include "udp.h"
+#include "xorshift.h"
 
 #define RELAY_BATCH 32
 /* In front of the data: a STUN header, XOR-PEER-ADDRESS for IPv6 and the
@@ -496,17 +497,6 @@ const struct server_relay_ops relay_ops = {
 	.send = relay_send,
 };
 
-static uint64_t
-relay_xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 /*
  * Put the header in front of the len bytes of data at data (which has
  * RELAY_HEADROOM bytes before it and 3 spare after) for the client:
@@ -538,8 +528,8 @@ relay_frame(struct relay_set *set, struct alloc *a, const struct addr_key *pk,
 		size_t peer_attr = peer->sa_family == AF_INET6 ? 24 : 12;
 		size_t body = peer_attr + 4 + len + pad;
 		uint8_t *h = data - 4 - peer_attr - STUN_HEADER_SIZE;
-		uint64_t r1 = relay_xorshift(&set->tid_state);
-		uint64_t r2 = relay_xorshift(&set->tid_state);
+		uint64_t r1 = xorshift64(&set->tid_state);
+		uint64_t r2 = xorshift64(&set->tid_state);
 		struct stun_builder b;
 		uint8_t tid[STUN_TID_SIZE];
 

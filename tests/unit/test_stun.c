@@ -21,6 +21,7 @@
 
 #include "stun.h"
 #include "unit.h"
+#include "xorshift.h"
 
 /*
  * RFC 5769 section 2, copied from the RFC (Copyright (c) 2010 IETF Trust
@@ -1061,17 +1062,6 @@ test_frame_len(void)
 	/* RFC 7983: only 0-3 starts STUN. */
 	CHECK_INT(stun_frame_len(bad04, 4), -1);
 	CHECK_INT(stun_frame_len(bad3f, 4), -1);
-}
-
-static uint64_t
-xorshift64(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *state = x;
 }
 
 /* Parse buf and run everything that reads a parsed message over it;
