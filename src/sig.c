@@ -13,11 +13,11 @@
  * gives one), as an abuse_limit of 0 does.
  *
  * Not here: WebSocket framing, frame size limits, send queues and closing
- * sockets (ws.c), TURN credentials (ops->ice_config), clocks, logs.
+ * sockets (ws.c), TURN credentials (ops->ice_config), join tokens
+ * (sig_token.c), clocks, logs.
  */
 #include "config.h"
 
-#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,19 +28,13 @@
 #include <sys/queue.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include "base64url.h"
 #include "htab.h"
 #include "sig.h"
 
-#define ID_BYTES            (SIG_ID_LEN / 2)
-#define ID_TRIES            8 /* fresh ids drawn before giving up */
-#define NAME_BYTES          (4 * SIG_NAME_MAX) /* UTF-8: 4 bytes a code point */
-#define SHA256_SIZE         32
-#define TOKEN_MAC_LEN       BASE64URL_LEN(SHA256_SIZE)
-#define TOKEN_EXPIRY_DIGITS 19 /* INT64_MAX has 19 digits */
+#define ID_BYTES   (SIG_ID_LEN / 2)
+#define ID_TRIES   8                  /* fresh ids drawn before giving up */
+#define NAME_BYTES (4 * SIG_NAME_MAX) /* UTF-8: 4 bytes a code point */
 
 #define CONTAINER(ptr, type, member)                                           \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -145,9 +139,8 @@ utf8_chars(const char *s, size_t len)
 	return n;
 }
 
-/* A room name: 1 to SIG_ROOM_MAX characters of A-Z a-z 0-9 . _ - */
-static bool
-room_name_valid(const char *s, size_t len)
+bool
+sig_room_name_valid(const char *s, size_t len)
 {
 	size_t i;
 	char c;
@@ -627,8 +620,8 @@ handle_join(struct sig_hub *hub, struct sig_peer *peer, enum sig_type type,
 	}
 	room_v = json_object_get(msg, "room");
 	if (!json_is_string(room_v) ||
-	    !room_name_valid(json_string_value(room_v),
-			     json_string_length(room_v))) {
+	    !sig_room_name_valid(json_string_value(room_v),
+				 json_string_length(room_v))) {
 		sig_send_error(hub, peer, SIG_ERR_BAD_ROOM,
 			       "A room name is 1 to 64 letters, digits, "
 			       "dots, underscores or hyphens.");
@@ -836,87 +829,4 @@ handle_ping(struct sig_hub *hub, struct sig_peer *peer, enum sig_type type,
 
 	hub->stats.messages[type]++;
 	send_text(hub, peer, pong, sizeof(pong) - 1);
-}
-
-/* Join tokens. */
-
-/*
- * base64url(HMAC-SHA256(secret, room ":" expiry)) without padding into
- * out, expiry being the decimal digits as they stand in the token.
- * Returns 0 or -1.
- */
-static int
-token_mac(const char *secret, const char *room, const char *expiry,
-	  size_t expiry_len, char out[TOKEN_MAC_LEN + 1])
-{
-	char input[SIG_ROOM_MAX + 1 + TOKEN_EXPIRY_DIGITS];
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	size_t room_len = strlen(room), secret_len = strlen(secret);
-
-	if (room_len > SIG_ROOM_MAX || expiry_len > TOKEN_EXPIRY_DIGITS ||
-	    secret_len > INT_MAX)
-		return -1;
-	memcpy(input, room, room_len);
-	input[room_len] = ':';
-	memcpy(input + room_len + 1, expiry, expiry_len);
-	if (HMAC(EVP_sha256(), secret, (int)secret_len, (uint8_t *)input,
-		 room_len + 1 + expiry_len, mac, &maclen) == NULL ||
-	    maclen != SHA256_SIZE) {
-		OPENSSL_cleanse(mac, sizeof(mac));
-		return -1;
-	}
-	base64url_encode(mac, SHA256_SIZE, out);
-	OPENSSL_cleanse(mac, sizeof(mac));
-	return 0;
-}
-
-int
-sig_token_make(const char *secret, const char *room, int64_t expiry, char *out,
-	       size_t outlen)
-{
-	char digits[TOKEN_EXPIRY_DIGITS + 1], mac[TOKEN_MAC_LEN + 1];
-	int n;
-
-	if (secret == NULL || secret[0] == '\0' || expiry < 0 ||
-	    !room_name_valid(room, strlen(room)))
-		return -1;
-	n = snprintf(digits, sizeof(digits), "%" PRId64, expiry);
-	if (n < 0 || (size_t)n >= sizeof(digits) ||
-	    token_mac(secret, room, digits, (size_t)n, mac) == -1)
-		return -1;
-	n = snprintf(out, outlen, "%s:%s", digits, mac);
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-bool
-sig_token_check(const char *secret, const char *room, const char *token,
-		int64_t now)
-{
-	char mac[TOKEN_MAC_LEN + 1];
-	const char *colon;
-	size_t digits, i;
-	int64_t expiry = 0;
-	bool ok;
-
-	if (secret == NULL || secret[0] == '\0' || token == NULL ||
-	    !room_name_valid(room, strlen(room)) ||
-	    (colon = strchr(token, ':')) == NULL)
-		return false;
-	digits = (size_t)(colon - token);
-	if (digits == 0 || digits > TOKEN_EXPIRY_DIGITS ||
-	    strlen(colon + 1) != TOKEN_MAC_LEN)
-		return false;
-	for (i = 0; i < digits; i++) {
-		if (token[i] < '0' || token[i] > '9' ||
-		    expiry > (INT64_MAX - (token[i] - '0')) / 10)
-			return false;
-		expiry = expiry * 10 + (token[i] - '0');
-	}
-	if (token_mac(secret, room, token, digits, mac) == -1)
-		return false;
-	ok = CRYPTO_memcmp(mac, colon + 1, TOKEN_MAC_LEN) == 0;
-	OPENSSL_cleanse(mac, sizeof(mac));
-	/* Expired means expiry < now: a token is good through its second. */
-	return ok && expiry >= now;
 }

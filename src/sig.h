@@ -156,6 +156,11 @@ void sig_disconnect(struct sig_hub *hub, struct sig_peer *peer);
 void sig_send_error(struct sig_hub *hub, struct sig_peer *peer,
 		    enum sig_error code, const char *message);
 
+/* A room name: 1 to SIG_ROOM_MAX characters of A-Z a-z 0-9 . _ - */
+bool sig_room_name_valid(const char *s, size_t len);
+
+/* sig_token.c */
+
 /*
  * Join tokens (turnpike-signaling(7)): "<expiry>:<base64url(HMAC-SHA256(
  * secret, "<room>:<expiry>"))>", without padding.  sig_token_make writes
