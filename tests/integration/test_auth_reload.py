@@ -15,7 +15,6 @@ least; tests/unit/test_turn.c has the clock to do it).
 """
 
 import os
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -26,12 +25,6 @@ from turncase import SECRET, TurnCase, turn_conf  # noqa: E402
 
 class ReloadCredentials(TurnCase):
     CONF = turn_conf(allowed_peers=["127.0.0.1"])
-
-    def reload(self, conf):
-        mark = self.daemon.mark()
-        self.daemon.write_conf(conf)
-        self.daemon.signal(signal.SIGHUP)
-        self.daemon.wait_log(r"^configuration reloaded from ", since=mark)
 
     def rest_allocated(self, user_id):
         c = self.rest_client(user_id=user_id)

@@ -18,7 +18,6 @@ allowed_peers, which beats the self list, so only the unit test
 """
 
 import os
-import signal
 import sys
 import unittest
 
@@ -226,12 +225,6 @@ class Reload(TurnCase):
     src/turn.c turn_send says so)."""
 
     CONF = turn_conf(allowed_peers=["127.0.0.1"])
-
-    def reload(self, conf):
-        mark = self.daemon.mark()
-        self.daemon.write_conf(conf)
-        self.daemon.signal(signal.SIGHUP)
-        self.daemon.wait_log(r"^configuration reloaded from ", since=mark)
 
     def closed_after_reload(self):
         """A client whose channel 0x4000 and permission reach a loopback

@@ -586,13 +586,6 @@ class Workers(WorkersCase):
 class Reload(WorkersCase):
     """A SIGHUP reaches every worker."""
 
-    def reload(self, d, conf):
-        mark = d.mark()
-        d.write_conf(conf)
-        d.signal(signal.SIGHUP)
-        d.wait_log(r"^configuration reloaded from ", since=mark)
-        return mark
-
     def test_reload_reaches_every_worker(self):
         """A reload that denies a peer and removes a user: the
         permissions and channels to the peer go on both workers (counted
@@ -616,8 +609,8 @@ class Reload(WorkersCase):
             self.assert_to_peer(far, tc.relayed_address(c.allocation),
                                 b"before")
 
-        mark = self.reload(d, workers_conf(
-            2, users=["alice:alice-pw", "carol:carol-pw"]))
+        mark = self.reload(workers_conf(
+            2, users=["alice:alice-pw", "carol:carol-pw"]), d)
         removed = d.find_log(r"^reload: \d+ permissions and channels",
                              since=mark)
         # One permission and one channel per allocation.
@@ -656,7 +649,7 @@ class Reload(WorkersCase):
         """A reload that changes daemon.workers warns and keeps the
         workers running; the reloaded rest applies."""
         d = self.start_daemon(workers_conf(2), allowed=[RESTART_ONLY])
-        mark = self.reload(d, workers_conf(3, users=["carol:carol-pw"]))
+        mark = self.reload(workers_conf(3, users=["carol:carol-pw"]), d)
         self.assertEqual(len(d.find_log(RESTART_ONLY, since=mark,
                                         level="warning")), 1)
         self.assertEqual(tasks(d.pid), 2)

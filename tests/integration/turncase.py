@@ -7,6 +7,7 @@ Not for: the protocol itself (turnclient.py) or the daemon's process
 """
 
 import os
+import signal
 import sys
 import time
 import unittest
@@ -195,6 +196,16 @@ class TurnCase(unittest.TestCase):
         self.assert_to_peer(p, relay, data)
         p.sendto(data[::-1], relay)
         self.assert_from_peer(c, p.addr, data[::-1])
+
+    def reload(self, conf, daemon=None):
+        """Write conf for daemon (self.daemon), SIGHUP it and wait for the
+        reload to be logged; returns the log mark from before it."""
+        d = daemon or self.daemon
+        mark = d.mark()
+        d.write_conf(conf)
+        d.signal(signal.SIGHUP)
+        d.wait_log(r"^configuration reloaded from ", since=mark)
+        return mark
 
     def wait_for(self, predicate, timeout_s, what):
         """Poll predicate until it is true or fail after timeout_s."""
