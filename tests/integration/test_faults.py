@@ -48,9 +48,10 @@ def loopback_turn(**turn):
 
 
 def closed_udp_port():
-    """A UDP port on 127.0.0.1 that nothing listens on (just released)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
+    """A UDP port on 127.0.0.1 that nothing listens on (just released),
+    out of the ephemeral range: the data sent to it reaches no other
+    test's socket."""
+    s = tp.low_udp_socket()
     port = s.getsockname()[1]
     s.close()
     return port
@@ -137,6 +138,19 @@ class Reload(FaultCase):
                     self.assertEqual((kind, number), ("channel", 0x4000))
                     to_client.add(struct.unpack("!I", payload[:4])[0])
 
+        # A SIGHUP is sent once the one before it is logged: the kernel
+        # keeps one pending SIGHUP, and two sent while the daemon waits
+        # for a CPU are one.  Until then the due SIGHUP waits, while the
+        # datagrams keep their pace.
+        sent, due_hups = 0, 0
+
+        def hup():
+            nonlocal sent
+            if sent < due_hups and \
+                    len(d.find_log(RELOADED, mark)) == sent:
+                d.signal(signal.SIGHUP)
+                sent += 1
+
         start = time.monotonic()
         for i in range(count):
             due = start + i / rate
@@ -145,11 +159,15 @@ class Reload(FaultCase):
                 drain(due - time.monotonic())
             c.send_channel(0x4000, struct.pack("!I", i) + pad)
             if i % (count // hups) == count // hups // 2:
-                d.signal(signal.SIGHUP)
+                due_hups += 1
+            if i % 10 == 0:
+                hup()
         deadline = time.monotonic() + tp.timeout(5)
         while (len(to_peer) < count or len(to_client) < count) and \
                 time.monotonic() < deadline:
             drain(0.05)
+        self.wait_for(lambda: (hup(), sent == hups)[1], 10,
+                      "%d SIGHUPs sent, each after the last reload" % hups)
         self.wait_for(lambda: len(d.find_log(RELOADED, mark)) == hups, 10,
                       "%d reloads logged" % hups)
         self.assertEqual(count - len(to_peer), 0,
@@ -379,7 +397,9 @@ class Vanishing(FaultCase):
         self.assertEqual(c.allocate().cls, sc.SUCCESS)  # learn the nonce
         self.assert_success(c.refresh(0), tc.REFRESH)
         mark = d.mark()
-        gone = self.client()
+        # Its port is out of the ephemeral range, as the answer and the
+        # data that follow it must reach no other test's socket.
+        gone = self.client(sock=tp.low_udp_socket())
         gone.realm, gone.nonce = c.realm, c.nonce
         who = "%s:%d" % gone.addr
         gone.send_raw(gone.sign(tc.ALLOCATE, [tc.requested_transport()]))
@@ -409,7 +429,7 @@ class Vanishing(FaultCase):
         goes to a closed port until the allocation expires, then the
         relay port stops taking it; the daemon serves others all along."""
         d = self.daemon
-        c = self.allocated()
+        c = self.allocated(sock=tp.low_udp_socket())
         relay = tc.relayed_address(c.allocation)
         p = self.peer()
         self.assert_success(c.create_permission(p.addr), tc.CREATE_PERMISSION)
@@ -556,7 +576,7 @@ class UnreachablePeers(FaultCase):
         (ICMP back to the listener) do not upset the listener."""
         d = self.daemon
         for _ in range(20):
-            s = sc.udp_socket("127.0.0.1")
+            s = tp.low_udp_socket()
             for _ in range(5):
                 s.sendto(sc.binding_request(), d.addr())
             s.close()

@@ -190,12 +190,38 @@ def free_port(ipv6=False):
     raise HarnessError("no free port found")
 
 
+def below_ephemeral():
+    """A random port number below the kernel's ephemeral range, which no
+    socket bound to port 0 takes: for ports a test lets go while data
+    may still be sent to them (a closed peer, a client that vanishes), so
+    that a test running beside it never binds one and gets that data."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return random.randrange(max(1024, low - 12768), max(1025, low - 2))
+
+
+def low_udp_socket(host="127.0.0.1"):
+    """A UDP socket on host bound to a port below_ephemeral()."""
+    for _ in range(200):
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                          socket.SOCK_DGRAM)
+        try:
+            s.bind((host, below_ephemeral()))
+            return s
+        except OSError:
+            s.close()
+    raise HarnessError("no free UDP port below the ephemeral range")
+
+
 def free_port_pair():
     """p, p+1 free for UDP on 127.0.0.1, below the kernel's ephemeral
     range so that no client socket takes them meanwhile."""
-    rng = random.Random()
     for _ in range(200):
-        p = rng.randrange(20000, 32000)
+        p = below_ephemeral()
         socks = []
         try:
             for port in (p, p + 1):
