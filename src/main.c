@@ -310,9 +310,32 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * Tell systemd all is well, if it is: the main loop runs this, and every
+ * worker's loop has answered its last beat within half of WatchdogSec.
+ * A worker stuck for longer withholds the pings, and systemd restarts the
+ * daemon once WatchdogSec has passed without one.
+ */
 static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct turnpiked *d = arg;
+	uint64_t for_ms = 0;
+	unsigned int late;
+
+	late = workers_beat(d->workers, clock_mono_ms(), d->watchdog_ms / 2,
+			    &for_ms);
+	if (late != 0) {
+		if (d->watchdog_late != late)
+			log_warnx("watchdog: worker %u has not run for %llu ms;"
+				  " not telling systemd all is well",
+				  late, (unsigned long long)for_ms);
+		d->watchdog_late = late;
+		return;
+	}
+	if (d->watchdog_late != 0)
+		log_info("watchdog: worker %u runs again", d->watchdog_late);
+	d->watchdog_late = 0;
 	notify_watchdog();
 }
 
@@ -330,7 +353,7 @@ signals_open(struct turnpiked *d)
 		fatalx("cannot install signal handlers");
 }
 
-/* Ping systemd's watchdog at half the interval it asked for. */
+/* Ping systemd's watchdog four times in the interval it asked for. */
 static void
 watchdog_open(struct turnpiked *d)
 {
@@ -339,7 +362,8 @@ watchdog_open(struct turnpiked *d)
 
 	if (usec == 0)
 		return;
-	usec /= 2;
+	d->watchdog_ms = usec / 1000;
+	usec /= 4;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	d->watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);

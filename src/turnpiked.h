@@ -32,6 +32,8 @@ struct turnpiked {
 
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
+	uint64_t watchdog_ms;       /* systemd's WatchdogSec */
+	unsigned int watchdog_late; /* the worker that holds pings back */
 };
 
 #endif /* TURNPIKE_TURNPIKED_H */

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,11 @@ struct worker {
 	worker_fn *call;
 	void *call_arg;
 	bool call_done;
+
+	/* workers_beat(): the main thread posts a beat through wake_fd, and
+	 * the worker answers it the next time its loop runs. */
+	_Atomic uint64_t beat_posted, beat_answered;
+	uint64_t beat_posted_ms; /* the main thread's */
 };
 
 struct worker_pool {
@@ -115,6 +121,10 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (read(fd, &count, sizeof(count)) == -1 && errno != EAGAIN)
 		return;
+	atomic_store_explicit(
+		&w->beat_answered,
+		atomic_load_explicit(&w->beat_posted, memory_order_acquire),
+		memory_order_release);
 	pthread_mutex_lock(&w->lock);
 	fn = w->call;
 	fn_arg = w->call_arg;
@@ -129,6 +139,16 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Wake w's loop: worker_wake_cb() runs on its thread. */
+static void
+worker_wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	while (write(w->wake_fd, &one, sizeof(one)) == -1 && errno == EINTR)
+		;
+}
+
 /*
  * Run fn(w, arg) on w's own thread and return when it has run.  Worker 0
  * and a worker whose thread has not started are the caller's own: fn runs
@@ -137,8 +157,6 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 static void
 worker_call(struct worker *w, worker_fn *fn, void *arg)
 {
-	uint64_t one = 1;
-
 	if (!w->started) {
 		fn(w, arg);
 		return;
@@ -148,8 +166,7 @@ worker_call(struct worker *w, worker_fn *fn, void *arg)
 	w->call_arg = arg;
 	w->call_done = false;
 	pthread_mutex_unlock(&w->lock);
-	while (write(w->wake_fd, &one, sizeof(one)) == -1 && errno == EINTR)
-		;
+	worker_wake(w);
 	pthread_mutex_lock(&w->lock);
 	while (!w->call_done)
 		pthread_cond_wait(&w->done, &w->lock);
@@ -460,6 +477,35 @@ workers_stats(void *arg, struct stats *sum, struct alloc_totals *at,
 	for (unsigned int i = 0; i < pool->n; i++)
 		worker_call(&pool->w[i], worker_stats_cb, &r);
 	return pool->turn;
+}
+
+unsigned int
+workers_beat(struct worker_pool *pool, uint64_t now_ms, uint64_t late_ms,
+	     uint64_t *for_ms)
+{
+	unsigned int late = 0;
+
+	for (unsigned int i = 1; i < pool->n; i++) {
+		struct worker *w = &pool->w[i];
+		uint64_t posted = atomic_load_explicit(&w->beat_posted,
+						       memory_order_relaxed);
+
+		if (!w->started)
+			continue;
+		if (atomic_load_explicit(&w->beat_answered,
+					 memory_order_acquire) != posted) {
+			if (late == 0 && now_ms - w->beat_posted_ms > late_ms) {
+				late = i;
+				*for_ms = now_ms - w->beat_posted_ms;
+			}
+			continue;
+		}
+		atomic_store_explicit(&w->beat_posted, posted + 1,
+				      memory_order_release);
+		w->beat_posted_ms = now_ms;
+		worker_wake(w);
+	}
+	return late;
 }
 
 static void

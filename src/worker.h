@@ -14,6 +14,7 @@
 #define TURNPIKE_WORKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct alloc_totals;
 struct conf;
@@ -66,6 +67,16 @@ void workers_reload(struct worker_pool *pool, const struct conf *conf,
  * Each worker reads its own counters, on its own thread. */
 bool workers_stats(void *pool, struct stats *sum, struct alloc_totals *at,
 		   struct metrics_workers *wk);
+
+/*
+ * For the watchdog, on the main thread: post a beat to each worker thread
+ * that has answered the one before, which it answers when its loop next
+ * runs.  Returns the number of the first worker that has left a beat
+ * unanswered for more than late_ms, with how long in *for_ms, or 0 when
+ * every loop turns.  Worker 0 is the main loop, the caller's own.
+ */
+unsigned int workers_beat(struct worker_pool *pool, uint64_t now_ms,
+			  uint64_t late_ms, uint64_t *for_ms);
 
 /* Stop the threads, then close every allocation, relay and listener. */
 void workers_close(struct worker_pool *pool);

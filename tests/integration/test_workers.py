@@ -16,8 +16,9 @@ reach another client or arrive damaged; the quotas, RESERVATION-TOKENs
 and nonces that must hold across workers; the families of /metrics
 summed over workers; a SIGHUP that must reach every worker (users, peer
 policy, pruned permissions, and daemon.workers itself being
-restart-only); TCP allocations; "auto" and the config checks of -t; and
-a clean stop.
+restart-only); TCP allocations; "auto" and the config checks of -t; a
+clean stop; and systemd's watchdog held back while one worker thread is
+stopped (ptrace), and pinged again once it runs.
 
 Not covered here: how evenly the kernel spreads clients (only that both
 workers get some), TLS listeners (they share the TCP code path), more
@@ -26,6 +27,8 @@ and data races that do not show in what clients receive (a TSan build
 is the place for those).
 """
 
+import ctypes
+import errno
 import http.client
 import itertools
 import os
@@ -35,6 +38,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stunclient as sc  # noqa: E402
@@ -170,8 +174,8 @@ class WorkersCase(TurnCase):
 
     CONF = None
 
-    def start_daemon(self, conf, allowed=()):
-        d = WorkersDaemon(conf).__enter__()
+    def start_daemon(self, conf, allowed=(), **kw):
+        d = WorkersDaemon(conf, **kw).__enter__()
 
         def done():
             d.__exit__(None, None, None)
@@ -657,6 +661,103 @@ class Reload(WorkersCase):
         self.spread(d, lambda cs: self.per_worker(cs, 1),
                     lambda i: self.allocated_on(d, "carol",
                                                 password="carol-pw"))
+
+
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+WALL = 0x40000000  # waitpid's __WALL: a thread of another process too
+
+LATE_LINE = (r"^watchdog: worker 1 has not run for \d+ ms; not telling "
+             r"systemd all is well$")
+AGAIN_LINE = r"^watchdog: worker 1 runs again$"
+
+
+def thread_id(pid, name):
+    """The id of pid's thread called name (its comm)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise AssertionError("no thread %r in process %d" % (name, pid))
+
+
+class Watchdog(WorkersCase):
+    """systemd's watchdog is told all is well only while every worker's
+    loop turns: one thread of the daemon is stopped alone (ptrace), as a
+    worker stuck in a loop would be."""
+
+    @tp.skip_if_wrapped("the daemon's threads are stopped with ptrace, "
+                        "which the wrapper holds")
+    def test_stuck_worker_withholds_pings(self):
+        """With WATCHDOG_USEC=400000 (times TP_TIMEOUT_SCALE): WATCHDOG=1
+        comes while both workers run; none once worker 1 has been stopped
+        for half of that, with one warning naming it; pings again once it
+        runs, with one line."""
+        if "systemd" not in tp.run(["-V"]).stdout:
+            self.skipTest("built without libsystemd: no sd_notify")
+        usec = int(tp.timeout(0.4) * 1e6)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long,
+                                ctypes.c_void_p, ctypes.c_void_p]
+        libc.ptrace.restype = ctypes.c_long
+        tmp = tp.make_tempdir("tp-watchdog-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "notify")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(notify.close)
+        notify.bind(path)
+        os.chmod(tmp, 0o711)  # the daemon runs as nobody when we are root
+        os.chmod(path, 0o777)
+
+        def pings(wait):
+            """The WATCHDOG=1 messages that came, waiting up to wait
+            seconds for the first."""
+            got, deadline = 0, time.monotonic() + wait
+            while select.select([notify], [], [], 0 if got else max(
+                    0, deadline - time.monotonic()))[0]:
+                got += notify.recv(4096).decode().split("\n").count(
+                    "WATCHDOG=1")
+            return got
+
+        d = self.start_daemon(workers_conf(2), [LATE_LINE, AGAIN_LINE],
+                              env={"NOTIFY_SOCKET": path,
+                                   "WATCHDOG_USEC": str(usec)})
+        self.wait_for(lambda: tasks(d.pid) == 2, 2, "2 threads")
+        self.assertGreater(pings(tp.timeout(2)), 0, "no WATCHDOG=1")
+        tid = thread_id(d.pid, "worker 1")
+        mark = d.mark()
+        if libc.ptrace(PTRACE_SEIZE, tid, None, None) == -1:
+            err = ctypes.get_errno()
+            if err == errno.EPERM:
+                self.skipTest("ptrace is not allowed here")
+            raise OSError(err, os.strerror(err))
+
+        def detach():
+            if libc.ptrace(PTRACE_DETACH, tid, None, None) == -1:
+                raise OSError(ctypes.get_errno(), "PTRACE_DETACH")
+        self.assertEqual(libc.ptrace(PTRACE_INTERRUPT, tid, None, None), 0)
+        self.assertEqual(os.waitpid(tid, WALL)[0], tid)
+        try:
+            d.wait_log(LATE_LINE, since=mark, timeout_s=2, level="warning")
+            pings(0)  # any sent before the warning
+            # Four times the ping interval: none.
+            self.assertEqual(pings(usec / 1e6) + pings(0), 0,
+                             "WATCHDOG=1 with worker 1 stopped")
+            # The main loop still serves HTTP; the warning is said once.
+            conn = http.client.HTTPConnection(
+                "127.0.0.1", d.http_port, timeout=tp.timeout(5))
+            try:
+                conn.request("GET", "/healthz")
+                self.assertEqual(conn.getresponse().status, 200)
+            finally:
+                conn.close()
+            self.assertEqual(len(d.find_log(LATE_LINE, mark)), 1)
+        finally:
+            detach()
+        d.wait_log(AGAIN_LINE, since=mark, timeout_s=2, level="info")
+        self.assertGreater(pings(tp.timeout(2)), 0,
+                           "no WATCHDOG=1 after worker 1 runs again")
+        self.assertEqual(len(d.find_log(LATE_LINE, mark)), 1)
+        self.assert_serving(daemon=d)
 
 
 class Config(WorkersCase):
