@@ -535,7 +535,7 @@ metrics_by_worker(struct metrics_buf *b, const char *name, const char *type,
 	char id[16];
 
 	metrics_family(b, name, type, help);
-	for (unsigned int i = 0; i < n && i < METRICS_MAX_WORKERS; i++) {
+	for (unsigned int i = 0; i < n && i < CONF_MAX_WORKERS; i++) {
 		snprintf(id, sizeof(id), "%u", i);
 		metrics_sample(b, name, METRICS_LABEL("worker", id), v[i]);
 	}

@@ -14,14 +14,13 @@ struct stats;
 
 #include <stdint.h>
 
-/* daemon.workers' bound. */
-#define METRICS_MAX_WORKERS 64
+#include "conf.h" /* CONF_MAX_WORKERS */
 
 /* How the load falls over the workers (daemon.workers). */
 struct metrics_workers {
 	unsigned int n;
-	uint64_t received[METRICS_MAX_WORKERS];    /* datagrams and frames */
-	uint64_t allocations[METRICS_MAX_WORKERS]; /* alive now */
+	uint64_t received[CONF_MAX_WORKERS];    /* datagrams and frames */
+	uint64_t allocations[CONF_MAX_WORKERS]; /* alive now */
 };
 
 /* What /metrics shows besides the counters. */

@@ -47,8 +47,6 @@
 #include "udp.h"
 #include "worker.h"
 
-#define WORKERS_MAX METRICS_MAX_WORKERS /* daemon.workers' bound */
-
 struct worker;
 typedef void worker_fn(struct worker *w, void *arg);
 
@@ -106,7 +104,7 @@ workers_wanted(const struct conf *conf)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		n = 1;
-	return n > WORKERS_MAX ? WORKERS_MAX : (unsigned int)n;
+	return n > CONF_MAX_WORKERS ? CONF_MAX_WORKERS : (unsigned int)n;
 }
 
 /* On the worker's thread: run the call the main thread left, then say it
