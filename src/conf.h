@@ -17,9 +17,9 @@
 
 #include "peer.h"
 
-#define CONF_MAX_LISTEN 16
+#define CONF_MAX_LISTEN  16
 #define CONF_MAX_WORKERS 64 /* daemon.workers */
-#define CONF_ERRLEN     512
+#define CONF_ERRLEN      512
 
 /* A list of listening addresses ("ip:port" / "[ipv6]:port"). */
 struct conf_addrs {
