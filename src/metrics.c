@@ -136,7 +136,14 @@ static const struct metrics_row metrics_turn_rows[] = {
 	    { "bandwidth", ST(relay_drop_bandwidth) },
 	    { "malformed", ST(relay_drop_malformed) },
 	    { "too_big", ST(relay_drop_too_big) },
-	    { "send_failed", ST(relay_drop_send_failed) } } },
+	    { "send_failed", ST(relay_drop_send_failed) },
+	    { "inbox_full", ST(relay_drop_inbox_full) } } },
+	{ "turnpike_relay_in_memory_total",
+	  "datagrams from one allocation to another that did not go "
+	  "through the kernel, within a worker or across workers",
+	  "path",
+	  { { "within_worker", ST(relay_in_memory_within) },
+	    { "across_workers", ST(relay_in_memory_across) } } },
 };
 
 #undef ST

@@ -18,6 +18,13 @@
  * listener, from the address the client talks to, or onto its TCP
  * connection.  The path allocates nothing and logs nothing.  Not for
  * protocol decisions: those are turn.c's.
+ *
+ * Data a client sends to the relayed address of another allocation of
+ * this daemon does not go through the kernel: on one worker it is
+ * delivered at once (relay_local), and with several workers it is copied
+ * into the inbox of the worker that holds the other allocation, which
+ * delivers it when its loop next runs (relay_handoff).  A shared table
+ * says which worker holds each relay port.
  */
 #include "config.h"
 
@@ -26,8 +33,10 @@
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,7 +62,8 @@
 #define RELAY_RESERVATION_MS   30000
 #define RELAY_MAX_RESERVATIONS 1024
 #define RELAY_BIND_TRIES       64
-#define RELAY_RANDOM_BATCH     64 /* port_random, values per RAND_bytes() */
+#define RELAY_RANDOM_BATCH     64  /* port_random, values per RAND_bytes() */
+#define RELAY_INBOX            128 /* datagrams a worker's inbox holds */
 
 struct relay_set;
 
@@ -86,6 +96,35 @@ struct relay_ports {
 	struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
 	unsigned int nreservations;
 	unsigned int nsets; /* relay_new() calls, for logging once */
+
+	/* With several workers: each worker's set, made before the threads
+	 * start, and which set (its index + 1; 0 for none) has a socket on
+	 * each relay port, written by that set's own thread. */
+	unsigned int nworkers;
+	struct relay_set *sets[CONF_MAX_WORKERS];
+	_Atomic uint8_t owner[2][65536];
+};
+
+/* A datagram a client sent to the relayed address of an allocation on
+ * another worker, waiting in that worker's inbox. */
+struct relay_handoff {
+	struct addr_key to;   /* the relayed address it was sent to */
+	struct addr_key from; /* the sender's relayed address */
+	uint16_t len;
+	uint8_t fi;
+	uint8_t buf[RELAY_SLOT]; /* the data at RELAY_HEADROOM */
+};
+
+/* A worker's inbox: the other workers fill slots under the lock; its own
+ * loop empties them, reading [head, tail) without the lock, since no one
+ * writes a slot before head has passed it. */
+struct relay_inbox {
+	pthread_mutex_t lock;
+	unsigned int head, tail; /* free-running; tail - head is the fill */
+	bool woken;              /* an eventfd write is on its way */
+	int fd;                  /* eventfd */
+	struct event *ev;
+	struct relay_handoff slot[RELAY_INBOX];
 };
 
 struct relay_set {
@@ -107,6 +146,12 @@ struct relay_set {
 	/* Relay sockets by port, per family: a peer address that is one of
 	 * ours is reached in memory, not through the kernel. */
 	struct relay_sock **by_port[2];
+	/* The relayed IP every allocation is told, per family (family 0
+	 * when it depends on the address the client reached): a peer of
+	 * that IP may be on another worker. */
+	struct addr_key told_ip[2];
+	unsigned int id;           /* in ports->sets */
+	struct relay_inbox *inbox; /* with several workers */
 };
 
 /* The batch buffers: each thread reads one relay socket at a time. */
@@ -250,6 +295,8 @@ relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
 }
 
 static void relay_read_cb(evutil_socket_t fd, short what, void *arg);
+static void relay_inbox_cb(evutil_socket_t fd, short what, void *arg);
+static int relay_inbox_open(struct relay_set *set);
 
 /* Watch fd as a's relay socket of family fi and fill a->relay[fi]. */
 static int
@@ -288,6 +335,10 @@ relay_attach(struct relay_set *set, struct alloc *a, struct relay_io *io,
 	}
 	addr_key_from(&a->relay[fi], (struct sockaddr *)&told);
 	set->by_port[fi][port] = rs;
+	if (set->inbox != NULL)
+		atomic_store_explicit(&set->ports->owner[fi][port],
+				      (uint8_t)(set->id + 1),
+				      memory_order_release);
 	return 0;
 }
 
@@ -299,8 +350,13 @@ relay_detach(struct relay_set *set, struct relay_io *io, int fi,
 
 	if (rs->fd == -1)
 		return;
-	if (set->by_port[fi][a->relay[fi].port] == rs)
+	if (set->by_port[fi][a->relay[fi].port] == rs) {
 		set->by_port[fi][a->relay[fi].port] = NULL;
+		if (set->inbox != NULL)
+			atomic_store_explicit(
+				&set->ports->owner[fi][a->relay[fi].port], 0,
+				memory_order_release);
+	}
 	event_free(rs->ev);
 	relay_unbind(set, fi, rs->fd, a->relay[fi].port);
 	rs->fd = -1;
@@ -462,6 +518,9 @@ relay_close(void *ctx, struct alloc *a)
 static bool relay_local(struct relay_set *set, struct alloc *a, int fi,
 			const struct sockaddr *peer, const uint8_t *data,
 			size_t len);
+static bool relay_handoff(struct relay_set *set, struct alloc *a, int fi,
+			  const struct sockaddr *peer, const uint8_t *data,
+			  size_t len);
 
 static int
 relay_send(void *ctx, struct alloc *a, const struct sockaddr *peer,
@@ -477,7 +536,8 @@ relay_send(void *ctx, struct alloc *a, const struct sockaddr *peer,
 		set->srv->stats->relay_drop_malformed++;
 		return -1;
 	}
-	if (relay_local(set, a, fi, peer, data, len))
+	if (relay_local(set, a, fi, peer, data, len) ||
+	    relay_handoff(set, a, fi, peer, data, len))
 		return 0;
 	if (dont_fragment)
 		relay_set_df(fd, fi, true);
@@ -585,50 +645,33 @@ relay_admit(struct relay_set *set, struct alloc *a, const struct addr_key *pk,
 }
 
 /*
- * When peer is the relayed address of another allocation of this server
- * (two clients relaying through us, as with iceTransportPolicy "relay"),
- * deliver the data to that allocation's client here, as if it had come
- * in on its relay socket from a's relayed address: the same permission,
- * size and bandwidth rules, two syscalls fewer, and it works behind a 1:1
- * NAT that does not hairpin.  Returns false when peer is not ours.
+ * Deliver len bytes at data (in a buffer with RELAY_HEADROOM bytes before
+ * it and 3 after) from from, the relayed address of another allocation of
+ * this daemon, to allocation to's client, as if they had come in on to's
+ * relay socket: the same permission, size and bandwidth rules.
  */
-static bool
-relay_local(struct relay_set *set, struct alloc *a, int fi,
-	    const struct sockaddr *peer, const uint8_t *data, size_t len)
+static void
+relay_deliver(struct relay_set *set, struct alloc *to,
+	      const struct addr_key *from, uint8_t *data, size_t len)
 {
-	/* Each thread delivers one datagram at a time. */
-	static _Thread_local uint8_t buf[RELAY_SLOT];
 	struct stats *st = set->srv->stats;
-	struct sockaddr_storage from, client, local;
-	struct addr_key pk;
-	struct relay_sock *rs;
-	struct alloc *to;
+	struct sockaddr_storage from_sa, client, local;
 	uint8_t *msg;
 	size_t out_len, ctl;
 	struct iovec iov;
 	struct msghdr h;
 
-	addr_key_from(&pk, peer);
-	rs = set->by_port[fi][pk.port];
-	if (rs == NULL || memcmp(&rs->alloc->relay[fi], &pk, sizeof(pk)) != 0)
-		return false;
-	to = rs->alloc;
-	if (len > SERVER_MAX_MESSAGE) {
-		st->relay_drop_too_big++;
-		return true;
-	}
-	memcpy(buf + RELAY_HEADROOM, data, len);
-	addr_key_to(&a->relay[fi], &from);
-	msg = relay_admit(set, to, &a->relay[fi], (struct sockaddr *)&from,
-			  buf + RELAY_HEADROOM, len, clock_mono_ms(), &out_len);
+	addr_key_to(from, &from_sa);
+	msg = relay_admit(set, to, from, (struct sockaddr *)&from_sa, data, len,
+			  clock_mono_ms(), &out_len);
 	if (msg == NULL)
-		return true;
+		return;
 	if (to->tuple.transport != SERVER_UDP) {
 		if (stream_send(to->conn, msg, out_len) == 0) {
 			st->relay_to_client_packets++;
 			st->relay_to_client_bytes += out_len;
 		}
-		return true;
+		return;
 	}
 	addr_key_to(&to->tuple.client, &client);
 	addr_key_to(&to->tuple.server, &local);
@@ -644,11 +687,133 @@ relay_local(struct relay_set *set, struct alloc *a, int fi,
 	h.msg_controllen = ctl;
 	if (sendmsg(udp_listener_fd(to->conn), &h, MSG_DONTWAIT) == -1) {
 		st->relay_drop_send_failed++;
-		return true;
+		return;
 	}
 	st->relay_to_client_packets++;
 	st->relay_to_client_bytes += out_len;
+}
+
+/*
+ * When peer is the relayed address of another allocation on this worker
+ * (two clients relaying through us, as with iceTransportPolicy "relay"),
+ * deliver the data to that allocation's client here: two syscalls fewer,
+ * and it works behind a 1:1 NAT that does not hairpin.  Returns false
+ * when peer is not one of this worker's.
+ */
+static bool
+relay_local(struct relay_set *set, struct alloc *a, int fi,
+	    const struct sockaddr *peer, const uint8_t *data, size_t len)
+{
+	/* Each thread delivers one datagram at a time. */
+	static _Thread_local uint8_t buf[RELAY_SLOT];
+	struct addr_key pk;
+	struct relay_sock *rs;
+
+	addr_key_from(&pk, peer);
+	rs = set->by_port[fi][pk.port];
+	if (rs == NULL || memcmp(&rs->alloc->relay[fi], &pk, sizeof(pk)) != 0)
+		return false;
+	set->srv->stats->relay_in_memory_within++;
+	if (len > SERVER_MAX_MESSAGE) {
+		set->srv->stats->relay_drop_too_big++;
+		return true;
+	}
+	memcpy(buf + RELAY_HEADROOM, data, len);
+	relay_deliver(set, rs->alloc, &a->relay[fi], buf + RELAY_HEADROOM, len);
 	return true;
+}
+
+/*
+ * With several workers: when peer has the relayed IP and a port that
+ * another worker holds, copy the data into that worker's inbox, which
+ * delivers it as relay_local() would.  A full inbox drops it (counted),
+ * as a full socket buffer would.  Returns false when peer is not one of
+ * another worker's relayed addresses.
+ */
+static bool
+relay_handoff(struct relay_set *set, struct alloc *a, int fi,
+	      const struct sockaddr *peer, const uint8_t *data, size_t len)
+{
+	struct relay_ports *ports = set->ports;
+	struct relay_inbox *in;
+	struct relay_handoff *h;
+	struct addr_key pk;
+	unsigned int owner;
+	bool wake;
+
+	if (set->inbox == NULL || set->told_ip[fi].family == 0)
+		return false;
+	addr_key_from(&pk, peer);
+	if (pk.family != set->told_ip[fi].family ||
+	    memcmp(pk.ip, set->told_ip[fi].ip, sizeof(pk.ip)) != 0)
+		return false;
+	owner = atomic_load_explicit(&ports->owner[fi][pk.port],
+				     memory_order_acquire);
+	if (owner == 0 || owner - 1 == set->id)
+		return false;
+	set->srv->stats->relay_in_memory_across++;
+	if (len > SERVER_MAX_MESSAGE) {
+		set->srv->stats->relay_drop_too_big++;
+		return true;
+	}
+	in = ports->sets[owner - 1]->inbox;
+	pthread_mutex_lock(&in->lock);
+	if (in->tail - in->head == RELAY_INBOX) {
+		pthread_mutex_unlock(&in->lock);
+		set->srv->stats->relay_drop_inbox_full++;
+		return true;
+	}
+	h = &in->slot[in->tail % RELAY_INBOX];
+	h->to = pk;
+	h->from = a->relay[fi];
+	h->len = (uint16_t)len;
+	h->fi = (uint8_t)fi;
+	memcpy(h->buf + RELAY_HEADROOM, data, len);
+	in->tail++;
+	wake = !in->woken;
+	in->woken = true;
+	pthread_mutex_unlock(&in->lock);
+	if (wake) {
+		uint64_t one = 1;
+
+		while (write(in->fd, &one, sizeof(one)) == -1 && errno == EINTR)
+			;
+	}
+	return true;
+}
+
+/* On the inbox's own worker: deliver what the other workers left. */
+static void
+relay_inbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_set *set = arg;
+	struct relay_inbox *in = set->inbox;
+	unsigned int head, tail;
+	uint64_t count;
+
+	if (read(fd, &count, sizeof(count)) == -1 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&in->lock);
+	head = in->head;
+	tail = in->tail;
+	in->woken = false;
+	pthread_mutex_unlock(&in->lock);
+	for (unsigned int i = head; i != tail; i++) {
+		struct relay_handoff *h = &in->slot[i % RELAY_INBOX];
+		struct relay_sock *rs = set->by_port[h->fi][h->to.port];
+
+		/* Gone, or the port taken again, since it was sent. */
+		if (rs == NULL || memcmp(&rs->alloc->relay[h->fi], &h->to,
+					 sizeof(h->to)) != 0) {
+			set->srv->stats->relay_drop_no_allocation++;
+			continue;
+		}
+		relay_deliver(set, rs->alloc, &h->from, h->buf + RELAY_HEADROOM,
+			      h->len);
+	}
+	pthread_mutex_lock(&in->lock);
+	in->head = tail;
+	pthread_mutex_unlock(&in->lock);
 }
 
 static void
@@ -776,6 +941,9 @@ relay_family(struct relay_set *set, const struct conf *conf, int family)
 	if (set->external[fi].ss_family == 0 && conf->turn_relay_ip.n > 0 &&
 	    !relay_wildcard(&set->bind_addr[fi]))
 		set->external[fi] = set->bind_addr[fi];
+	if (set->external[fi].ss_family != 0)
+		addr_key_from(&set->told_ip[fi],
+			      (struct sockaddr *)&set->external[fi]);
 	if ((probe = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
 		log_warn("turn: no %s relays",
 			 family == AF_INET ? "IPv4" : "IPv6");
@@ -786,7 +954,7 @@ relay_family(struct relay_set *set, const struct conf *conf, int family)
 }
 
 struct relay_ports *
-relay_ports_new(void)
+relay_ports_new(unsigned int nworkers)
 {
 	struct relay_ports *ports;
 
@@ -796,6 +964,7 @@ relay_ports_new(void)
 		free(ports);
 		return NULL;
 	}
+	ports->nworkers = nworkers;
 	return ports;
 }
 
@@ -859,16 +1028,64 @@ relay_new(struct event_base *base, struct server *srv, const struct conf *conf,
 		       sizeof(set->tid_state)) != 1 ||
 	    set->tid_state == 0)
 		set->tid_state = 0x9E3779B97F4A7C15ULL;
+	pthread_mutex_lock(&ports->lock);
+	set->id = ports->nsets++;
+	if (set->id < CONF_MAX_WORKERS)
+		ports->sets[set->id] = set;
+	pthread_mutex_unlock(&ports->lock);
+	first = set->id == 0;
+	if (ports->nworkers > 1 && set->id < CONF_MAX_WORKERS &&
+	    relay_inbox_open(set) == -1) {
+		log_warn("relay: inbox");
+		relay_free(set);
+		return NULL;
+	}
 	srv->relay = &relay_ops;
 	srv->relay_ctx = set;
-	pthread_mutex_lock(&ports->lock);
-	first = ports->nsets++ == 0;
-	pthread_mutex_unlock(&ports->lock);
 	if (first)
 		log_info("turn: relay ports %u-%u%s%s", set->port_min,
 			 set->port_max, set->family_ok[0] ? ", IPv4" : "",
 			 set->family_ok[1] ? ", IPv6" : "");
 	return set;
+}
+
+/* The inbox of a worker's set, watched by its loop.  Called before the
+ * worker threads start. */
+static int
+relay_inbox_open(struct relay_set *set)
+{
+	struct relay_inbox *in;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return -1;
+	set->inbox = in;
+	in->fd = -1;
+	if (pthread_mutex_init(&in->lock, NULL) != 0) {
+		set->inbox = NULL;
+		free(in);
+		return -1;
+	}
+	in->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (in->fd == -1)
+		return -1;
+	in->ev = event_new(set->base, in->fd, EV_READ | EV_PERSIST,
+			   relay_inbox_cb, set);
+	if (in->ev == NULL || event_add(in->ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+relay_inbox_free(struct relay_inbox *in)
+{
+	if (in == NULL)
+		return;
+	if (in->ev != NULL)
+		event_free(in->ev);
+	if (in->fd != -1)
+		close(in->fd);
+	pthread_mutex_destroy(&in->lock);
+	free(in);
 }
 
 void
@@ -882,6 +1099,7 @@ relay_free(struct relay_set *set)
 {
 	if (set == NULL)
 		return;
+	relay_inbox_free(set->inbox);
 	free(set->by_port[0]);
 	free(set->by_port[1]);
 	free(set);

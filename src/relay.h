@@ -22,10 +22,13 @@ struct server_relay_ops;
 
 /*
  * The ports held and the RESERVATION-TOKEN reservations, which every
- * worker's relay set shares (under a mutex).  relay_ports_free() closes
- * the reservations; call it after every set that uses it is freed.
+ * worker's relay set shares (under a mutex), for nworkers workers; with
+ * more than one, also which worker holds each relay port, so that data
+ * between two allocations on two workers goes in memory.
+ * relay_ports_free() closes the reservations; call it after every set
+ * that uses it is freed.
  */
-struct relay_ports *relay_ports_new(void);
+struct relay_ports *relay_ports_new(unsigned int nworkers);
 void relay_ports_free(struct relay_ports *ports);
 
 /*

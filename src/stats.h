@@ -94,6 +94,10 @@ struct stats {
 	uint64_t relay_drop_malformed;     /* bad ChannelData or Send */
 	uint64_t relay_drop_too_big;       /* over turn.max_datagram */
 	uint64_t relay_drop_send_failed;   /* the kernel refused it */
+	uint64_t relay_drop_inbox_full;    /* another worker's inbox */
+	/* From one allocation to another without the kernel: on one worker,
+	 * and handed to another. */
+	uint64_t relay_in_memory_within, relay_in_memory_across;
 };
 
 /* Every member is a uint64_t, so a struct stats adds up word by word. */

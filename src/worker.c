@@ -308,7 +308,7 @@ workers_open(struct event_base *base, const struct conf *conf,
 	if (pool->turn) {
 		worker_random(hkey, sizeof(hkey));
 		pool->quota = alloc_quota_new(hkey);
-		pool->ports = relay_ports_new();
+		pool->ports = relay_ports_new(n);
 		if (pool->quota == NULL || pool->ports == NULL)
 			fatalx("turn: out of memory");
 		worker_random(nonce_key, sizeof(nonce_key));

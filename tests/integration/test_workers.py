@@ -8,9 +8,10 @@ them, and an allocation lives on the worker its 5-tuple reached.  Through
 real clients on many sockets, and /metrics to tell which worker got what
 (turnpike_worker_received_total and turnpike_worker_allocations, read
 before and after each client), this checks: N threads and a spread of
-allocations; relaying between two allocations on one worker (in memory)
-and on two (through the kernel), both ways, as Send/Data indications and
-ChannelData, also with both workers relaying at the same time (bursts
+allocations; relaying between two allocations on one worker and on two,
+in memory either way (turnpike_relay_in_memory_total), both ways, as
+Send/Data indications and ChannelData, also with both workers relaying
+at the same time (bursts
 queued while the daemon is stopped with SIGSTOP), where no datagram may
 reach another client or arrive damaged; the quotas, RESERVATION-TOKENs
 and nonces that must hold across workers; the families of /metrics
@@ -321,6 +322,16 @@ class Workers(WorkersCase):
                  - value(before, "turnpike_relay_packets_total",
                          direction=direction))
             self.assertEqual(n, 4 * len(pairs), direction)
+        # None of them through the kernel: in memory on one worker, and
+        # handed over between two.
+        for path, same in (("within_worker", True),
+                           ("across_workers", False)):
+            n = (value(after, "turnpike_relay_in_memory_total", path=path)
+                 - value(before, "turnpike_relay_in_memory_total",
+                         path=path))
+            self.assertEqual(n, 4 * sum(
+                (clients[i].worker == clients[j].worker) == same
+                for i, j in pairs), path)
         # And with a peer outside, from each worker.
         peer = self.peer()
         for w in (0, 1):
@@ -328,10 +339,10 @@ class Workers(WorkersCase):
                                  peer)
 
     def test_relay_on_both_workers_at_once(self):
-        """Both workers relay at the same time, each within itself (in
-        memory) and to the other (through the kernel): every datagram
-        reaches its own receiver only, intact and from its own sender's
-        relayed address."""
+        """Both workers relay at the same time, each within itself and
+        to the other (both in memory): every datagram reaches its own
+        receiver only, intact and from its own sender's relayed
+        address."""
         d = self.start_daemon(workers_conf(2, max_bandwidth=0))
         clients = self.spread(d, lambda cs: self.per_worker(cs, 2),
                               lambda i: self.allocated_on(d))
