@@ -136,14 +136,15 @@ static const struct metrics_row metrics_turn_rows[] = {
 	    { "bandwidth", ST(relay_drop_bandwidth) },
 	    { "malformed", ST(relay_drop_malformed) },
 	    { "too_big", ST(relay_drop_too_big) },
-	    { "send_failed", ST(relay_drop_send_failed) },
-	    { "inbox_full", ST(relay_drop_inbox_full) } } },
-	{ "turnpike_relay_in_memory_total",
-	  "datagrams from one allocation to another that did not go "
-	  "through the kernel, within a worker or across workers",
+	    { "send_failed", ST(relay_drop_send_failed) } } },
+	{ "turnpike_relay_between_allocations_total",
+	  "datagrams from one allocation to another of this daemon, by path: "
+	  "in memory within a worker or across workers, or through the "
+	  "kernel as the other worker's inbox was full",
 	  "path",
 	  { { "within_worker", ST(relay_in_memory_within) },
-	    { "across_workers", ST(relay_in_memory_across) } } },
+	    { "across_workers", ST(relay_in_memory_across) },
+	    { "inbox_full", ST(relay_inbox_full) } } },
 };
 
 #undef ST

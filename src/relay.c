@@ -63,7 +63,7 @@
 #define RELAY_MAX_RESERVATIONS 1024
 #define RELAY_BIND_TRIES       64
 #define RELAY_RANDOM_BATCH     64  /* port_random, values per RAND_bytes() */
-#define RELAY_INBOX            128 /* datagrams a worker's inbox holds */
+#define RELAY_INBOX            256 /* datagrams a worker's inbox holds */
 
 struct relay_set;
 
@@ -726,9 +726,10 @@ relay_local(struct relay_set *set, struct alloc *a, int fi,
 /*
  * With several workers: when peer has the relayed IP and a port that
  * another worker holds, copy the data into that worker's inbox, which
- * delivers it as relay_local() would.  A full inbox drops it (counted),
- * as a full socket buffer would.  Returns false when peer is not one of
- * another worker's relayed addresses.
+ * delivers it as relay_local() would.  Returns false when peer is not
+ * one of another worker's relayed addresses, or when that worker's inbox
+ * is full: then the data goes through the kernel, whose socket buffers
+ * take the rest of a burst.
  */
 static bool
 relay_handoff(struct relay_set *set, struct alloc *a, int fi,
@@ -749,19 +750,14 @@ relay_handoff(struct relay_set *set, struct alloc *a, int fi,
 		return false;
 	owner = atomic_load_explicit(&ports->owner[fi][pk.port],
 				     memory_order_acquire);
-	if (owner == 0 || owner - 1 == set->id)
+	if (owner == 0 || owner - 1 == set->id || len > SERVER_MAX_MESSAGE)
 		return false;
-	set->srv->stats->relay_in_memory_across++;
-	if (len > SERVER_MAX_MESSAGE) {
-		set->srv->stats->relay_drop_too_big++;
-		return true;
-	}
 	in = ports->sets[owner - 1]->inbox;
 	pthread_mutex_lock(&in->lock);
 	if (in->tail - in->head == RELAY_INBOX) {
 		pthread_mutex_unlock(&in->lock);
-		set->srv->stats->relay_drop_inbox_full++;
-		return true;
+		set->srv->stats->relay_inbox_full++;
+		return false;
 	}
 	h = &in->slot[in->tail % RELAY_INBOX];
 	h->to = pk;
@@ -773,6 +769,7 @@ relay_handoff(struct relay_set *set, struct alloc *a, int fi,
 	wake = !in->woken;
 	in->woken = true;
 	pthread_mutex_unlock(&in->lock);
+	set->srv->stats->relay_in_memory_across++;
 	if (wake) {
 		uint64_t one = 1;
 

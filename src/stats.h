@@ -94,10 +94,11 @@ struct stats {
 	uint64_t relay_drop_malformed;     /* bad ChannelData or Send */
 	uint64_t relay_drop_too_big;       /* over turn.max_datagram */
 	uint64_t relay_drop_send_failed;   /* the kernel refused it */
-	uint64_t relay_drop_inbox_full;    /* another worker's inbox */
 	/* From one allocation to another without the kernel: on one worker,
-	 * and handed to another. */
+	 * and handed to another; and through the kernel instead, as the
+	 * other worker's inbox was full. */
 	uint64_t relay_in_memory_within, relay_in_memory_across;
+	uint64_t relay_inbox_full;
 };
 
 /* Every member is a uint64_t, so a struct stats adds up word by word. */

@@ -9,7 +9,7 @@ real clients on many sockets, and /metrics to tell which worker got what
 (turnpike_worker_received_total and turnpike_worker_allocations, read
 before and after each client), this checks: N threads and a spread of
 allocations; relaying between two allocations on one worker and on two,
-in memory either way (turnpike_relay_in_memory_total), both ways, as
+in memory either way (turnpike_relay_between_allocations_total), both ways, as
 Send/Data indications and ChannelData, also with both workers relaying
 at the same time (bursts
 queued while the daemon is stopped with SIGSTOP), where no datagram may
@@ -28,6 +28,7 @@ and data races that do not show in what clients receive (a TSan build
 is the place for those).
 """
 
+import contextlib
 import ctypes
 import errno
 import http.client
@@ -38,6 +39,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -156,6 +158,18 @@ def proc_state(pid):
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
+def udp_queued(port):
+    """Bytes waiting in the receive queues of the UDP sockets bound to
+    127.0.0.1:port, from /proc/net/udp."""
+    total = 0
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == "0100007F:%04X" % port:
+                total += int(fields[4].split(":")[1], 16)
+    return total
+
+
 def tasks(pid):
     """How many threads serve in pid: the main thread and those named
     "worker N" (not counting threads a sanitizer may add)."""
@@ -167,6 +181,45 @@ def tasks(pid):
         except FileNotFoundError:
             pass
     return n
+
+
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+WALL = 0x40000000  # waitpid's __WALL: a thread of another process too
+
+
+def thread_id(pid, name):
+    """The id of pid's thread called name (its comm)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise AssertionError("no thread %r in process %d" % (name, pid))
+
+
+@contextlib.contextmanager
+def thread_stopped(test, pid, name):
+    """Stop the thread called name of process pid alone, as one stuck in
+    a loop would be, with ptrace (PTRACE_SEIZE, PTRACE_INTERRUPT); it
+    runs again when the block ends.  Skips the test where ptrace is not
+    allowed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long,
+                            ctypes.c_void_p, ctypes.c_void_p]
+    libc.ptrace.restype = ctypes.c_long
+    tid = thread_id(pid, name)
+    if libc.ptrace(PTRACE_SEIZE, tid, None, None) == -1:
+        err = ctypes.get_errno()
+        if err == errno.EPERM:
+            test.skipTest("ptrace is not allowed here")
+        raise OSError(err, os.strerror(err))
+    try:
+        if libc.ptrace(PTRACE_INTERRUPT, tid, None, None) == -1:
+            raise OSError(ctypes.get_errno(), "PTRACE_INTERRUPT")
+        test.assertEqual(os.waitpid(tid, WALL)[0], tid)
+        yield tid
+    finally:
+        if libc.ptrace(PTRACE_DETACH, tid, None, None) == -1:
+            raise OSError(ctypes.get_errno(), "PTRACE_DETACH")
 
 
 class WorkersCase(TurnCase):
@@ -326,8 +379,8 @@ class Workers(WorkersCase):
         # handed over between two.
         for path, same in (("within_worker", True),
                            ("across_workers", False)):
-            n = (value(after, "turnpike_relay_in_memory_total", path=path)
-                 - value(before, "turnpike_relay_in_memory_total",
+            n = (value(after, "turnpike_relay_between_allocations_total", path=path)
+                 - value(before, "turnpike_relay_between_allocations_total",
                          path=path))
             self.assertEqual(n, 4 * sum(
                 (clients[i].worker == clients[j].worker) == same
@@ -397,6 +450,56 @@ class Workers(WorkersCase):
                         k, int(head[1]), int(head[2])), what)
                     got[k] += 1
         self.assertTrue(all(got), "nothing relayed: %r" % got)
+
+    @tp.skip_if_wrapped("the daemon's threads are stopped with ptrace, "
+                        "which the wrapper holds")
+    def test_full_inbox_goes_through_kernel(self):
+        """While worker 1 is stopped, a client on worker 0 sends 400
+        datagrams to the relayed address of a client on worker 1: the
+        first 256 fill worker 1's inbox, the other 144 go through the
+        kernel into the receiving relay socket, and once worker 1 runs
+        again its client gets all 400."""
+        count, inbox = 400, 256
+        d = self.start_daemon(workers_conf(2, max_bandwidth=0))
+        clients = self.spread(d, lambda cs: self.per_worker(cs, 1),
+                              lambda i: self.allocated_on(d))
+        a = next(c for c in clients if c.worker == 0)
+        b = next(c for c in clients if c.worker == 1)
+        for c in (a, b):
+            self.assert_success(c.create_permission("127.0.0.1"),
+                                tc.CREATE_PERMISSION)
+        b.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        to_b = tc.relayed_address(b.allocation)
+        before = metrics(d)
+        with thread_stopped(self, d.pid, "worker 1"):
+            for i in range(count):
+                a.send(to_b, struct.pack("!I", i) + bytes(60))
+            # Worker 0 has read them all once its listener is empty.
+            self.wait_for(lambda: not udp_queued(d.addr()[1]), 2,
+                          "worker 0 read every datagram")
+            self.assertIsNone(b.recv_relayed(0.2), "delivered by a "
+                              "stopped worker")
+        got = set()
+        while len(got) < count:
+            r = b.recv_relayed(tp.timeout(2))
+            if r is None:
+                break
+            self.assertEqual(r[0], "data")
+            self.assertTrue(tc.same_addr(r[1], tc.relayed_address(
+                a.allocation)), r[1])
+            got.add(struct.unpack("!I", r[2][:4])[0])
+        self.assertEqual(sorted(set(range(count)) - got), [],
+                         "datagrams lost")
+        after = metrics(d)
+
+        def delta(path):
+            return (value(after, "turnpike_relay_between_allocations_total",
+                          path=path)
+                    - value(before,
+                            "turnpike_relay_between_allocations_total",
+                            path=path))
+        self.assertEqual(delta("across_workers"), inbox)
+        self.assertEqual(delta("inbox_full"), count - inbox)
 
     def test_quota_per_user_across_workers(self):
         """turn.max_allocations_per_user = 3 holds over both workers,
@@ -674,21 +777,9 @@ class Reload(WorkersCase):
                                                 password="carol-pw"))
 
 
-PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
-WALL = 0x40000000  # waitpid's __WALL: a thread of another process too
-
 LATE_LINE = (r"^watchdog: worker 1 has not run for \d+ ms; not telling "
              r"systemd all is well$")
 AGAIN_LINE = r"^watchdog: worker 1 runs again$"
-
-
-def thread_id(pid, name):
-    """The id of pid's thread called name (its comm)."""
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            if f.read().strip() == name:
-                return int(tid)
-    raise AssertionError("no thread %r in process %d" % (name, pid))
 
 
 class Watchdog(WorkersCase):
@@ -706,10 +797,6 @@ class Watchdog(WorkersCase):
         if "systemd" not in tp.run(["-V"]).stdout:
             self.skipTest("built without libsystemd: no sd_notify")
         usec = int(tp.timeout(0.4) * 1e6)
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long,
-                                ctypes.c_void_p, ctypes.c_void_p]
-        libc.ptrace.restype = ctypes.c_long
         tmp = tp.make_tempdir("tp-watchdog-")
         self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "notify")
@@ -734,20 +821,8 @@ class Watchdog(WorkersCase):
                                    "WATCHDOG_USEC": str(usec)})
         self.wait_for(lambda: tasks(d.pid) == 2, 2, "2 threads")
         self.assertGreater(pings(tp.timeout(2)), 0, "no WATCHDOG=1")
-        tid = thread_id(d.pid, "worker 1")
         mark = d.mark()
-        if libc.ptrace(PTRACE_SEIZE, tid, None, None) == -1:
-            err = ctypes.get_errno()
-            if err == errno.EPERM:
-                self.skipTest("ptrace is not allowed here")
-            raise OSError(err, os.strerror(err))
-
-        def detach():
-            if libc.ptrace(PTRACE_DETACH, tid, None, None) == -1:
-                raise OSError(ctypes.get_errno(), "PTRACE_DETACH")
-        self.assertEqual(libc.ptrace(PTRACE_INTERRUPT, tid, None, None), 0)
-        self.assertEqual(os.waitpid(tid, WALL)[0], tid)
-        try:
+        with thread_stopped(self, d.pid, "worker 1"):
             d.wait_log(LATE_LINE, since=mark, timeout_s=2, level="warning")
             pings(0)  # any sent before the warning
             # Four times the ping interval: none.
@@ -762,8 +837,6 @@ class Watchdog(WorkersCase):
             finally:
                 conn.close()
             self.assertEqual(len(d.find_log(LATE_LINE, mark)), 1)
-        finally:
-            detach()
         d.wait_log(AGAIN_LINE, since=mark, timeout_s=2, level="info")
         self.assertGreater(pings(tp.timeout(2)), 0,
                            "no WATCHDOG=1 after worker 1 runs again")
