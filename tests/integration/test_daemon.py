@@ -445,22 +445,23 @@ class Notify(DaemonCase):
         d.check_log(["^reload failed, keeping the running configuration: "])
 
     def test_watchdog(self):
-        """WATCHDOG_USEC=200000 for this pid: WATCHDOG=1 every ~100 ms."""
+        """WATCHDOG_USEC=200000 for this pid: WATCHDOG=1 every ~50 ms, four
+        times per interval."""
         wrapper = ["sh", "-c", 'WATCHDOG_PID=$$ exec "$0" "$@"']
         with self.daemon({"log": {"level": "debug"}},
                          env={"WATCHDOG_USEC": "200000"},
                          wrapper=wrapper) as d:
             self.assertEqual(self.notify.receive().get("READY"), "1")
             self.assertEqual(d.find_log("^systemd watchdog"),
-                             ["systemd watchdog: pinging every 100 ms"])
+                             ["systemd watchdog: pinging every 50 ms"])
             pings = 0
             deadline = time.monotonic() + 1.0
             while time.monotonic() < deadline:
                 msg = self.notify.receive(deadline - time.monotonic())
                 if msg == {"WATCHDOG": "1"}:
                     pings += 1
-            self.assertGreaterEqual(pings, 2)
-            self.assertLessEqual(pings, 20)
+            self.assertGreaterEqual(pings, 4)
+            self.assertLessEqual(pings, 40)
             d.stop()
             self.assertEqual(self.notify.next_not_watchdog(),
                              {"STOPPING": "1"})
