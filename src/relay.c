@@ -36,7 +36,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +45,7 @@
 #include "alloc.h"
 #include "bytes.h"
 #include "conf.h"
+#include "inbox.h"
 #include "log.h"
 #include "relay.h"
 #include "server.h"
@@ -105,28 +105,6 @@ struct relay_ports {
 	_Atomic uint8_t owner[2][65536];
 };
 
-/* A datagram a client sent to the relayed address of an allocation on
- * another worker, waiting in that worker's inbox. */
-struct relay_handoff {
-	struct addr_key to;   /* the relayed address it was sent to */
-	struct addr_key from; /* the sender's relayed address */
-	uint16_t len;
-	uint8_t fi;
-	uint8_t buf[RELAY_SLOT]; /* the data at RELAY_HEADROOM */
-};
-
-/* A worker's inbox: the other workers fill slots under the lock; its own
- * loop empties them, reading [head, tail) without the lock, since no one
- * writes a slot before head has passed it. */
-struct relay_inbox {
-	pthread_mutex_t lock;
-	unsigned int head, tail; /* free-running; tail - head is the fill */
-	bool woken;              /* an eventfd write is on its way */
-	int fd;                  /* eventfd */
-	struct event *ev;
-	struct relay_handoff slot[RELAY_INBOX];
-};
-
 struct relay_set {
 	struct event_base *base;
 	struct server *srv;
@@ -150,8 +128,8 @@ struct relay_set {
 	 * when it depends on the address the client reached): a peer of
 	 * that IP may be on another worker. */
 	struct addr_key told_ip[2];
-	unsigned int id;           /* in ports->sets */
-	struct relay_inbox *inbox; /* with several workers */
+	unsigned int id;     /* in ports->sets */
+	struct inbox *inbox; /* with several workers (inbox.h) */
 };
 
 /* The batch buffers: each thread reads one relay socket at a time. */
@@ -295,8 +273,6 @@ relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
 }
 
 static void relay_read_cb(evutil_socket_t fd, short what, void *arg);
-static void relay_inbox_cb(evutil_socket_t fd, short what, void *arg);
-static int relay_inbox_open(struct relay_set *set);
 
 /* Watch fd as a's relay socket of family fi and fill a->relay[fi]. */
 static int
@@ -693,6 +669,18 @@ relay_deliver(struct relay_set *set, struct alloc *to,
 	st->relay_to_client_bytes += out_len;
 }
 
+/* This worker's relay socket whose allocation has the relayed address
+ * key (family fi), or NULL. */
+static struct relay_sock *
+relay_sock_at(const struct relay_set *set, int fi, const struct addr_key *key)
+{
+	struct relay_sock *rs = set->by_port[fi][key->port];
+
+	if (rs == NULL || memcmp(&rs->alloc->relay[fi], key, sizeof(*key)) != 0)
+		return NULL;
+	return rs;
+}
+
 /*
  * When peer is the relayed address of another allocation on this worker
  * (two clients relaying through us, as with iceTransportPolicy "relay"),
@@ -710,8 +698,7 @@ relay_local(struct relay_set *set, struct alloc *a, int fi,
 	struct relay_sock *rs;
 
 	addr_key_from(&pk, peer);
-	rs = set->by_port[fi][pk.port];
-	if (rs == NULL || memcmp(&rs->alloc->relay[fi], &pk, sizeof(pk)) != 0)
+	if ((rs = relay_sock_at(set, fi, &pk)) == NULL)
 		return false;
 	set->srv->stats->relay_in_memory_within++;
 	if (len > SERVER_MAX_MESSAGE) {
@@ -736,11 +723,8 @@ relay_handoff(struct relay_set *set, struct alloc *a, int fi,
 	      const struct sockaddr *peer, const uint8_t *data, size_t len)
 {
 	struct relay_ports *ports = set->ports;
-	struct relay_inbox *in;
-	struct relay_handoff *h;
 	struct addr_key pk;
 	unsigned int owner;
-	bool wake;
 
 	if (set->inbox == NULL || set->told_ip[fi].family == 0)
 		return false;
@@ -752,65 +736,31 @@ relay_handoff(struct relay_set *set, struct alloc *a, int fi,
 				     memory_order_acquire);
 	if (owner == 0 || owner - 1 == set->id || len > SERVER_MAX_MESSAGE)
 		return false;
-	in = ports->sets[owner - 1]->inbox;
-	pthread_mutex_lock(&in->lock);
-	if (in->tail - in->head == RELAY_INBOX) {
-		pthread_mutex_unlock(&in->lock);
+	if (!inbox_put(ports->sets[owner - 1]->inbox, &pk, &a->relay[fi], data,
+		       len)) {
 		set->srv->stats->relay_inbox_full++;
 		return false;
 	}
-	h = &in->slot[in->tail % RELAY_INBOX];
-	h->to = pk;
-	h->from = a->relay[fi];
-	h->len = (uint16_t)len;
-	h->fi = (uint8_t)fi;
-	memcpy(h->buf + RELAY_HEADROOM, data, len);
-	in->tail++;
-	wake = !in->woken;
-	in->woken = true;
-	pthread_mutex_unlock(&in->lock);
 	set->srv->stats->relay_in_memory_across++;
-	if (wake) {
-		uint64_t one = 1;
-
-		while (write(in->fd, &one, sizeof(one)) == -1 && errno == EINTR)
-			;
-	}
 	return true;
 }
 
-/* On the inbox's own worker: deliver what the other workers left. */
+/* An inbox_fn: on the worker of the allocation it went to, deliver what
+ * another worker handed over. */
 static void
-relay_inbox_cb(evutil_socket_t fd, short what, void *arg)
+relay_inbox_deliver(void *arg, const struct addr_key *to,
+		    const struct addr_key *from, uint8_t *data, size_t len)
 {
 	struct relay_set *set = arg;
-	struct relay_inbox *in = set->inbox;
-	unsigned int head, tail;
-	uint64_t count;
+	struct relay_sock *rs;
 
-	if (read(fd, &count, sizeof(count)) == -1 && errno != EAGAIN)
+	/* Gone, or the port taken again, since it was sent. */
+	if ((rs = relay_sock_at(set, alloc_family_index(to->family), to)) ==
+	    NULL) {
+		set->srv->stats->relay_drop_no_allocation++;
 		return;
-	pthread_mutex_lock(&in->lock);
-	head = in->head;
-	tail = in->tail;
-	in->woken = false;
-	pthread_mutex_unlock(&in->lock);
-	for (unsigned int i = head; i != tail; i++) {
-		struct relay_handoff *h = &in->slot[i % RELAY_INBOX];
-		struct relay_sock *rs = set->by_port[h->fi][h->to.port];
-
-		/* Gone, or the port taken again, since it was sent. */
-		if (rs == NULL || memcmp(&rs->alloc->relay[h->fi], &h->to,
-					 sizeof(h->to)) != 0) {
-			set->srv->stats->relay_drop_no_allocation++;
-			continue;
-		}
-		relay_deliver(set, rs->alloc, &h->from, h->buf + RELAY_HEADROOM,
-			      h->len);
 	}
-	pthread_mutex_lock(&in->lock);
-	in->head = tail;
-	pthread_mutex_unlock(&in->lock);
+	relay_deliver(set, rs->alloc, from, data, len);
 }
 
 static void
@@ -1032,7 +982,9 @@ relay_new(struct event_base *base, struct server *srv, const struct conf *conf,
 	pthread_mutex_unlock(&ports->lock);
 	first = set->id == 0;
 	if (ports->nworkers > 1 && set->id < CONF_MAX_WORKERS &&
-	    relay_inbox_open(set) == -1) {
+	    (set->inbox = inbox_new(base, RELAY_INBOX, RELAY_HEADROOM,
+				    SERVER_MAX_MESSAGE, relay_inbox_deliver,
+				    set)) == NULL) {
 		log_warn("relay: inbox");
 		relay_free(set);
 		return NULL;
@@ -1046,45 +998,6 @@ relay_new(struct event_base *base, struct server *srv, const struct conf *conf,
 	return set;
 }
 
-/* The inbox of a worker's set, watched by its loop.  Called before the
- * worker threads start. */
-static int
-relay_inbox_open(struct relay_set *set)
-{
-	struct relay_inbox *in;
-
-	if ((in = calloc(1, sizeof(*in))) == NULL)
-		return -1;
-	set->inbox = in;
-	in->fd = -1;
-	if (pthread_mutex_init(&in->lock, NULL) != 0) {
-		set->inbox = NULL;
-		free(in);
-		return -1;
-	}
-	in->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (in->fd == -1)
-		return -1;
-	in->ev = event_new(set->base, in->fd, EV_READ | EV_PERSIST,
-			   relay_inbox_cb, set);
-	if (in->ev == NULL || event_add(in->ev, NULL) == -1)
-		return -1;
-	return 0;
-}
-
-static void
-relay_inbox_free(struct relay_inbox *in)
-{
-	if (in == NULL)
-		return;
-	if (in->ev != NULL)
-		event_free(in->ev);
-	if (in->fd != -1)
-		close(in->fd);
-	pthread_mutex_destroy(&in->lock);
-	free(in);
-}
-
 void
 relay_sweep(struct relay_set *set, uint64_t now_ms)
 {
@@ -1096,7 +1009,7 @@ relay_free(struct relay_set *set)
 {
 	if (set == NULL)
 		return;
-	relay_inbox_free(set->inbox);
+	inbox_free(set->inbox);
 	free(set->by_port[0]);
 	free(set->by_port[1]);
 	free(set);

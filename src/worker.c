@@ -113,11 +113,11 @@ static void
 worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	uint64_t count;
+	eventfd_t count;
 	worker_fn *fn;
 	void *fn_arg;
 
-	if (read(fd, &count, sizeof(count)) == -1 && errno != EAGAIN)
+	if (eventfd_read(fd, &count) == -1 && errno != EAGAIN)
 		return;
 	atomic_store_explicit(
 		&w->beat_answered,
@@ -141,10 +141,7 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 static void
 worker_wake(struct worker *w)
 {
-	uint64_t one = 1;
-
-	while (write(w->wake_fd, &one, sizeof(one)) == -1 && errno == EINTR)
-		;
+	(void)eventfd_write(w->wake_fd, 1);
 }
 
 /*
