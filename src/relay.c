@@ -9,7 +9,8 @@
  * 30 s under a random RESERVATION-TOKEN (RFC 8656 section 7.2).  With
  * several workers, each has its own relay_set on its own event loop; the
  * bitmap and the reservations are in one struct relay_ports that they
- * share under its mutex, taken only when a port is bound or let go.
+ * share under its mutex, taken only when a port is bound or let go
+ * (relay_ports.c).
  *
  * A relay socket is read in batches with recvmmsg() into buffers that
  * leave room in front of the data, so that the ChannelData header or the
@@ -33,7 +34,6 @@
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,6 +48,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "relay.h"
+#include "relay_ports.h"
 #include "server.h"
 #include "stream.h"
 #include "stun.h"
@@ -57,13 +58,12 @@
 #define RELAY_BATCH 32
 /* In front of the data: a STUN header, XOR-PEER-ADDRESS for IPv6 and the
  * DATA attribute's header (the Data indication's largest case). */
-#define RELAY_HEADROOM         (STUN_HEADER_SIZE + 4 + 20 + 4)
-#define RELAY_SLOT             (RELAY_HEADROOM + SERVER_MAX_MESSAGE + 4)
-#define RELAY_RESERVATION_MS   30000
-#define RELAY_MAX_RESERVATIONS 1024
-#define RELAY_BIND_TRIES       64
-#define RELAY_RANDOM_BATCH     64  /* port_random, values per RAND_bytes() */
-#define RELAY_INBOX            256 /* datagrams a worker's inbox holds */
+#define RELAY_HEADROOM       (STUN_HEADER_SIZE + 4 + 20 + 4)
+#define RELAY_SLOT           (RELAY_HEADROOM + SERVER_MAX_MESSAGE + 4)
+#define RELAY_RESERVATION_MS 30000
+#define RELAY_BIND_TRIES     64
+#define RELAY_RANDOM_BATCH   64  /* port_random, values per RAND_bytes() */
+#define RELAY_INBOX          256 /* datagrams a worker's inbox holds */
 
 struct relay_set;
 
@@ -78,31 +78,6 @@ struct relay_sock {
 /* What alloc->io points to. */
 struct relay_io {
 	struct relay_sock sock[2]; /* [0] IPv4, [1] IPv6; fd -1 if none */
-};
-
-/* A port held for a later Allocate with RESERVATION-TOKEN. */
-struct relay_reservation {
-	uint8_t token[8];
-	int fd;
-	int family;
-	unsigned int port;
-	uint64_t expires_ms;
-};
-
-/* The ports held and the reservations, shared by every worker's set. */
-struct relay_ports {
-	pthread_mutex_t lock;
-	uint8_t used[2][65536 / 8];
-	struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
-	unsigned int nreservations;
-	unsigned int nsets; /* relay_new() calls, for logging once */
-
-	/* With several workers: each worker's set, made before the threads
-	 * start, and which set (its index + 1; 0 for none) has a socket on
-	 * each relay port, written by that set's own thread. */
-	unsigned int nworkers;
-	struct relay_set *sets[CONF_MAX_WORKERS];
-	_Atomic uint8_t owner[2][65536];
 };
 
 struct relay_set {
@@ -128,7 +103,7 @@ struct relay_set {
 	 * when it depends on the address the client reached): a peer of
 	 * that IP may be on another worker. */
 	struct addr_key told_ip[2];
-	unsigned int id;     /* in ports->sets */
+	unsigned int id;     /* its number in ports */
 	struct inbox *inbox; /* with several workers (inbox.h) */
 };
 
@@ -143,22 +118,6 @@ static _Thread_local struct {
 		struct cmsghdr align;
 	} ctl;
 } relay_batch;
-
-/* The bitmap of ports held; the caller holds ports->lock. */
-static bool
-port_used(const struct relay_ports *ports, int fi, unsigned int port)
-{
-	return ports->used[fi][port / 8] & (1u << (port % 8));
-}
-
-static void
-port_mark(struct relay_ports *ports, int fi, unsigned int port, bool used)
-{
-	if (used)
-		ports->used[fi][port / 8] |= (uint8_t)(1u << (port % 8));
-	else
-		ports->used[fi][port / 8] &= (uint8_t) ~(1u << (port % 8));
-}
 
 /* Set or clear the DF bit (IPv4) or don't-fragment (IPv6) on a socket.
  * RFC 8656 section 10.2: only a Send with DONT-FRAGMENT sets it. */
@@ -202,7 +161,7 @@ relay_bind(struct relay_set *set, int fi, unsigned int port)
 		close(fd);
 		return -1;
 	}
-	port_mark(set->ports, fi, port, true);
+	relay_ports_mark(set->ports, fi, port, true);
 	return fd;
 }
 
@@ -210,7 +169,7 @@ relay_bind(struct relay_set *set, int fi, unsigned int port)
 static void
 relay_unbind_locked(struct relay_set *set, int fi, int fd, unsigned int port)
 {
-	port_mark(set->ports, fi, port, false);
+	relay_ports_mark(set->ports, fi, port, false);
 	close(fd);
 }
 
@@ -255,8 +214,9 @@ relay_pick(struct relay_set *set, int fi, bool even, int *next_fd,
 
 		if ((even && p % 2 != 0) ||
 		    (next_fd != NULL && p + 1 > set->port_max) ||
-		    port_used(set->ports, fi, p) ||
-		    (next_fd != NULL && port_used(set->ports, fi, p + 1)))
+		    relay_ports_held(set->ports, fi, p) ||
+		    (next_fd != NULL &&
+		     relay_ports_held(set->ports, fi, p + 1)))
 			continue;
 		tries++;
 		if ((fd = relay_bind(set, fi, p)) == -1)
@@ -312,9 +272,7 @@ relay_attach(struct relay_set *set, struct alloc *a, struct relay_io *io,
 	addr_key_from(&a->relay[fi], (struct sockaddr *)&told);
 	set->by_port[fi][port] = rs;
 	if (set->inbox != NULL)
-		atomic_store_explicit(&set->ports->owner[fi][port],
-				      (uint8_t)(set->id + 1),
-				      memory_order_release);
+		relay_ports_own(set->ports, fi, port, set->id, true);
 	return 0;
 }
 
@@ -329,42 +287,12 @@ relay_detach(struct relay_set *set, struct relay_io *io, int fi,
 	if (set->by_port[fi][a->relay[fi].port] == rs) {
 		set->by_port[fi][a->relay[fi].port] = NULL;
 		if (set->inbox != NULL)
-			atomic_store_explicit(
-				&set->ports->owner[fi][a->relay[fi].port], 0,
-				memory_order_release);
+			relay_ports_own(set->ports, fi, a->relay[fi].port,
+					set->id, false);
 	}
 	event_free(rs->ev);
 	relay_unbind(set, fi, rs->fd, a->relay[fi].port);
 	rs->fd = -1;
-}
-
-/*
- * Take the live reservation of token out of the shared list into *out.
- * Its port stays marked held: the caller binds its socket or lets it go.
- * Returns false when there is none.
- */
-static bool
-relay_reservation_take(struct relay_set *set, const uint8_t token[8],
-		       uint64_t now_ms, struct relay_reservation *out)
-{
-	struct relay_ports *ports = set->ports;
-	bool found = false;
-
-	pthread_mutex_lock(&ports->lock);
-	for (unsigned int i = 0; i < ports->nreservations; i++) {
-		struct relay_reservation *r = &ports->reservations[i];
-
-		if (memcmp(r->token, token, 8) != 0)
-			continue;
-		if (r->expires_ms > now_ms) {
-			*out = *r;
-			found = true;
-			*r = ports->reservations[--ports->nreservations];
-		}
-		break;
-	}
-	pthread_mutex_unlock(&ports->lock);
-	return found;
 }
 
 /*
@@ -398,25 +326,17 @@ relay_open_family(struct relay_set *set, struct alloc *a, struct relay_io *io,
 	}
 	if (next_fd != -1) {
 		struct relay_reservation r;
-		bool kept = false;
 
 		(void)RAND_bytes(r.token, sizeof(r.token));
 		r.fd = next_fd;
 		r.family = set->bind_addr[fi].ss_family;
 		r.port = port + 1;
 		r.expires_ms = now_ms + RELAY_RESERVATION_MS;
-		pthread_mutex_lock(&set->ports->lock);
-		if (set->ports->nreservations < RELAY_MAX_RESERVATIONS) {
-			set->ports->reservations[set->ports->nreservations++] =
-				r;
-			kept = true;
-		} else {
-			relay_unbind_locked(set, fi, next_fd, port + 1);
-		}
-		pthread_mutex_unlock(&set->ports->lock);
-		if (kept) {
+		if (relay_ports_reserve(set->ports, &r)) {
 			memcpy(rq->new_token, r.token, sizeof(r.token));
 			rq->made_token = true;
+		} else {
+			relay_unbind(set, fi, next_fd, port + 1);
 		}
 	}
 	return 0;
@@ -439,7 +359,7 @@ relay_open(void *ctx, struct alloc *a, struct server_relay_request *rq)
 		struct relay_reservation r;
 		int fi;
 
-		if (!relay_reservation_take(set, rq->token, now, &r)) {
+		if (!relay_ports_take(set->ports, rq->token, now, &r)) {
 			rc = STUN_ERR_INSUFFICIENT_CAPACITY;
 		} else {
 			fi = alloc_family_index(r.family);
@@ -732,11 +652,10 @@ relay_handoff(struct relay_set *set, struct alloc *a, int fi,
 	if (pk.family != set->told_ip[fi].family ||
 	    memcmp(pk.ip, set->told_ip[fi].ip, sizeof(pk.ip)) != 0)
 		return false;
-	owner = atomic_load_explicit(&ports->owner[fi][pk.port],
-				     memory_order_acquire);
+	owner = relay_ports_owner(ports, fi, pk.port);
 	if (owner == 0 || owner - 1 == set->id || len > SERVER_MAX_MESSAGE)
 		return false;
-	if (!inbox_put(ports->sets[owner - 1]->inbox, &pk, &a->relay[fi], data,
+	if (!inbox_put(ports->inbox[owner - 1], &pk, &a->relay[fi], data,
 		       len)) {
 		set->srv->stats->relay_inbox_full++;
 		return false;
@@ -900,58 +819,11 @@ relay_family(struct relay_set *set, const struct conf *conf, int family)
 	set->family_ok[fi] = true;
 }
 
-struct relay_ports *
-relay_ports_new(unsigned int nworkers)
-{
-	struct relay_ports *ports;
-
-	if ((ports = calloc(1, sizeof(*ports))) == NULL)
-		return NULL;
-	if (pthread_mutex_init(&ports->lock, NULL) != 0) {
-		free(ports);
-		return NULL;
-	}
-	ports->nworkers = nworkers;
-	return ports;
-}
-
-/* Close the reservations of ports that expired by now_ms (all of them
- * when now_ms is UINT64_MAX). */
-static void
-relay_ports_expire(struct relay_ports *ports, uint64_t now_ms)
-{
-	pthread_mutex_lock(&ports->lock);
-	for (unsigned int i = 0; i < ports->nreservations;) {
-		struct relay_reservation *r = &ports->reservations[i];
-
-		if (r->expires_ms <= now_ms) {
-			port_mark(ports, alloc_family_index(r->family), r->port,
-				  false);
-			close(r->fd);
-			*r = ports->reservations[--ports->nreservations];
-		} else {
-			i++;
-		}
-	}
-	pthread_mutex_unlock(&ports->lock);
-}
-
-void
-relay_ports_free(struct relay_ports *ports)
-{
-	if (ports == NULL)
-		return;
-	relay_ports_expire(ports, UINT64_MAX);
-	pthread_mutex_destroy(&ports->lock);
-	free(ports);
-}
-
 struct relay_set *
 relay_new(struct event_base *base, struct server *srv, const struct conf *conf,
 	  struct relay_ports *ports)
 {
 	struct relay_set *set;
-	bool first;
 
 	if ((set = calloc(1, sizeof(*set))) == NULL) {
 		log_warn("relay");
@@ -975,13 +847,7 @@ relay_new(struct event_base *base, struct server *srv, const struct conf *conf,
 		       sizeof(set->tid_state)) != 1 ||
 	    set->tid_state == 0)
 		set->tid_state = 0x9E3779B97F4A7C15ULL;
-	pthread_mutex_lock(&ports->lock);
-	set->id = ports->nsets++;
-	if (set->id < CONF_MAX_WORKERS)
-		ports->sets[set->id] = set;
-	pthread_mutex_unlock(&ports->lock);
-	first = set->id == 0;
-	if (ports->nworkers > 1 && set->id < CONF_MAX_WORKERS &&
+	if (ports->nworkers > 1 &&
 	    (set->inbox = inbox_new(base, RELAY_INBOX, RELAY_HEADROOM,
 				    SERVER_MAX_MESSAGE, relay_inbox_deliver,
 				    set)) == NULL) {
@@ -989,9 +855,10 @@ relay_new(struct event_base *base, struct server *srv, const struct conf *conf,
 		relay_free(set);
 		return NULL;
 	}
+	set->id = relay_ports_join(ports, set->inbox);
 	srv->relay = &relay_ops;
 	srv->relay_ctx = set;
-	if (first)
+	if (set->id == 0)
 		log_info("turn: relay ports %u-%u%s%s", set->port_min,
 			 set->port_max, set->family_ok[0] ? ", IPv4" : "",
 			 set->family_ok[1] ? ", IPv6" : "");

@@ -21,17 +21,6 @@ struct server_relay_ops;
 /* relay.c */
 
 /*
- * The ports held and the RESERVATION-TOKEN reservations, which every
- * worker's relay set shares (under a mutex), for nworkers workers; with
- * more than one, also which worker holds each relay port, so that data
- * between two allocations on two workers goes in memory.
- * relay_ports_free() closes the reservations; call it after every set
- * that uses it is freed.
- */
-struct relay_ports *relay_ports_new(unsigned int nworkers);
-void relay_ports_free(struct relay_ports *ports);
-
-/*
  * The relay module for srv, on base, with the relay addresses, external
  * addresses and port range of conf (which only a restart changes),
  * holding its ports in ports.  Returns NULL after logging why.

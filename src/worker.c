@@ -40,6 +40,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "relay_ports.h"
 #include "server.h"
 #include "stats.h"
 #include "stream.h"
