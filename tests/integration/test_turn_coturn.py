@@ -97,10 +97,11 @@ def turn_conf(secrets, lifetime=None):
         "allowed_peers": ["127.0.0.1"],
         "relay_ip": ["127.0.0.1"],
         "old_channels": True,
-        # Below the kernel's ephemeral ports; relays are picked at random
-        # and a taken port is skipped, so parallel tests can share it.
-        "port_min": 10000,
-        "port_max": 32767,
+        # tp.RELAY_PORTS, below the kernel's ephemeral ports; relays
+        # are picked at random and a taken port is skipped, so parallel
+        # tests can share it.
+        "port_min": tp.RELAY_PORTS[0],
+        "port_max": tp.RELAY_PORTS[1],
         # Every uclient session starts with an unauthenticated Allocate,
         # all of them from 127.0.0.1 and at once.
         "unauth_rate": 1000,

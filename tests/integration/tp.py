@@ -126,18 +126,27 @@ def run(args, timeout_s=10, env=None, cwd=None):
                           cwd=cwd)
 
 
+# turn.port_min and port_max of every test daemon (see base_conf()).
+RELAY_PORTS = (10000, 19999)
+
+
 def base_conf():
     """The settings every test config needs, as a {group: {key: value}}.
 
     daemon.user as default_user(), turn.enable = false (TURN refuses to
     run without credentials) and no HTTP listener (the default, port 8080,
     would clash between tests running at once), so that a test config is
-    a plain STUN server unless the test says otherwise.
+    a plain STUN server unless the test says otherwise.  Relay ports are
+    RELAY_PORTS, below the ports below_ephemeral() gives and the kernel's
+    ephemeral range: data a test sends to a relay that has just closed
+    reaches no other test's socket.
     """
     daemon = {"user": default_user()}
     if WORKERS:
         daemon["workers"] = WORKERS if WORKERS == "auto" else int(WORKERS)
-    return {"daemon": daemon, "turn": {"enable": False},
+    return {"daemon": daemon,
+            "turn": {"enable": False, "port_min": RELAY_PORTS[0],
+                     "port_max": RELAY_PORTS[1]},
             "http": {"listen": []}}
 
 
@@ -201,7 +210,8 @@ def below_ephemeral():
             low = int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         pass
-    return random.randrange(max(1024, low - 12768), max(1025, low - 2))
+    return random.randrange(max(RELAY_PORTS[1] + 1, low - 12768),
+                            max(RELAY_PORTS[1] + 2, low - 2))
 
 
 def low_udp_socket(host="127.0.0.1"):
