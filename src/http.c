@@ -62,8 +62,7 @@ struct http_listener {
 struct http_set {
 	struct event_base *base;
 	const struct conf **conf;
-	http_stats_fn *stats; /* the STUN and TURN side, for /metrics */
-	void *stats_ctx;
+	struct http_backend be; /* the STUN and TURN side */
 	struct ws_set *ws;
 	struct sig_hub *hub;
 	struct event *timer;
@@ -216,10 +215,21 @@ route_not_found(struct http_req *r)
 	return http_text(r, 404, "not found\n");
 }
 
+/* 200 while every loop turns; 503, naming it, while a worker is stuck. */
 static enum MHD_Result
 route_healthz(struct http_req *r)
 {
-	return http_text(r, 200, "ok\n");
+	const struct http_backend *be = &r->hs->be;
+	uint64_t for_ms = 0;
+	unsigned int stuck;
+	char msg[80];
+
+	if (be->health == NULL ||
+	    (stuck = be->health(be->ctx, clock_mono_ms(), &for_ms)) == 0)
+		return http_text(r, 200, "ok\n");
+	snprintf(msg, sizeof(msg), "worker %u has not run for %llu ms\n", stuck,
+		 (unsigned long long)for_ms);
+	return http_text(r, 503, msg);
 }
 
 static enum MHD_Result
@@ -244,7 +254,7 @@ route_metrics(struct http_req *r)
 		return http_text(r, 403,
 				 "metrics: loopback clients or the API "
 				 "key only\n");
-	turn = hs->stats(hs->stats_ctx, &st, &at, &wk);
+	turn = hs->be.stats(hs->be.ctx, &st, &at, &wk);
 	g.workers = &wk;
 	text = metrics_render(&st, turn ? &at : NULL,
 			      hs->hub != NULL ? sig_hub_stats(hs->hub) : NULL,
@@ -671,7 +681,7 @@ http_accept_error_cb(struct evconnlistener *lev, void *arg)
 
 struct http_set *
 http_open(struct event_base *base, const struct conf **confp,
-	  http_stats_fn *stats, void *stats_ctx)
+	  const struct http_backend *be)
 {
 	const struct conf *conf = *confp;
 	struct http_set *hs;
@@ -681,8 +691,7 @@ http_open(struct event_base *base, const struct conf **confp,
 		return NULL;
 	hs->base = base;
 	hs->conf = confp;
-	hs->stats = stats;
-	hs->stats_ctx = stats_ctx;
+	hs->be = *be;
 	hs->started_ms = clock_mono_ms();
 	if ((hs->timer = evtimer_new(base, http_ready_cb, hs)) == NULL ||
 	    sock_pause_init(&hs->pause, base, "http") == -1)

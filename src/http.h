@@ -27,17 +27,29 @@ struct ws_set;
 typedef bool http_stats_fn(void *ctx, struct stats *sum,
 			   struct alloc_totals *at, struct metrics_workers *wk);
 
+/* For /healthz: the number of a worker whose loop is stuck, with for how
+ * long by now_ms in *for_ms, or 0 when all run. */
+typedef unsigned int http_health_fn(void *ctx, uint64_t now_ms,
+				    uint64_t *for_ms);
+
+/* The STUN and TURN side, as HTTP sees it. */
+struct http_backend {
+	http_stats_fn *stats;
+	http_health_fn *health;
+	void *ctx;
+};
+
 /* http.c */
 
 /*
  * Bind http.listen and start libmicrohttpd on each socket, in epoll mode
  * with no thread of its own: libevent watches its epoll descriptor and
- * its timeout.  conf points to the daemon's current config pointer;
- * stats(stats_ctx, ...) gives /metrics the STUN and TURN side.  Returns
+ * its timeout.  conf points to the daemon's current config pointer; be
+ * (copied) gives /metrics and /healthz the STUN and TURN side.  Returns
  * NULL after logging why.  Call before giving up root.
  */
 struct http_set *http_open(struct event_base *base, const struct conf **conf,
-			   http_stats_fn *stats, void *stats_ctx);
+			   const struct http_backend *be);
 /* The WebSocket side and the hub, once they exist. */
 void http_attach(struct http_set *hs, struct ws_set *ws, struct sig_hub *hub);
 void http_close(struct http_set *hs);

@@ -311,32 +311,37 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * Tell systemd all is well, if it is: the main loop runs this, and every
- * worker's loop has answered its last beat within half of WatchdogSec.
- * A worker stuck for longer withholds the pings, and systemd restarts the
- * daemon once WatchdogSec has passed without one.
+ * Every beat, on the main loop: check that each worker's loop turns
+ * (workers_beat()), and tell systemd all is well if it asked (WatchdogSec)
+ * and all is: a ping also means that the main loop turns.  A worker that
+ * leaves a beat unanswered for too long (half of WatchdogSec, else
+ * WORKERS_STUCK_MS) fails /healthz and holds the pings back, and systemd
+ * restarts the daemon once WatchdogSec has passed without one.
  */
 static void
-watchdog_cb(evutil_socket_t fd, short what, void *arg)
+beat_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct turnpiked *d = arg;
 	uint64_t for_ms = 0;
-	unsigned int late;
+	unsigned int stuck;
 
-	late = workers_beat(d->workers, clock_mono_ms(), d->watchdog_ms / 2,
-			    &for_ms);
-	if (late != 0) {
-		if (d->watchdog_late != late)
-			log_warnx("watchdog: worker %u has not run for %llu ms;"
-				  " not telling systemd all is well",
-				  late, (unsigned long long)for_ms);
-		d->watchdog_late = late;
+	stuck = workers_beat(d->workers, clock_mono_ms(), d->stuck_ms, &for_ms);
+	if (stuck != 0) {
+		if (d->stuck != stuck)
+			log_warnx("worker %u has not run for %llu ms; /healthz "
+				  "fails%s",
+				  stuck, (unsigned long long)for_ms,
+				  d->watchdog ? ", and systemd is not told all "
+						"is well"
+					      : "");
+		d->stuck = stuck;
 		return;
 	}
-	if (d->watchdog_late != 0)
-		log_info("watchdog: worker %u runs again", d->watchdog_late);
-	d->watchdog_late = 0;
-	notify_watchdog();
+	if (d->stuck != 0)
+		log_info("worker %u runs again", d->stuck);
+	d->stuck = 0;
+	if (d->watchdog)
+		notify_watchdog();
 }
 
 static void
@@ -353,24 +358,29 @@ signals_open(struct turnpiked *d)
 		fatalx("cannot install signal handlers");
 }
 
-/* Ping systemd's watchdog four times in the interval it asked for. */
+/* Beat four times in systemd's WatchdogSec, pinging it, or else every
+ * WORKERS_BEAT_MS. */
 static void
-watchdog_open(struct turnpiked *d)
+beat_open(struct turnpiked *d)
 {
 	uint64_t usec = notify_watchdog_usec();
 	struct timeval tv;
 
-	if (usec == 0)
-		return;
-	d->watchdog_ms = usec / 1000;
-	usec /= 4;
+	d->watchdog = usec != 0;
+	d->stuck_ms = WORKERS_STUCK_MS;
+	if (d->watchdog) {
+		d->stuck_ms = usec / 2000;
+		usec /= 4;
+		log_debug("systemd watchdog: pinging every %llu ms",
+			  (unsigned long long)usec / 1000);
+	} else {
+		usec = WORKERS_BEAT_MS * 1000;
+	}
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
-	d->watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
-	if (d->watchdog == NULL || event_add(d->watchdog, &tv) == -1)
-		fatalx("cannot start the watchdog timer");
-	log_debug("systemd watchdog: pinging every %llu ms",
-		  (unsigned long long)usec / 1000);
+	d->beat = event_new(d->base, -1, EV_PERSIST, beat_cb, d);
+	if (d->beat == NULL || event_add(d->beat, &tv) == -1)
+		fatalx("cannot start the beat timer");
 }
 
 /*
@@ -468,7 +478,8 @@ signaling_open(struct turnpiked *d)
 	if (d->conf->http_listen.n == 0)
 		return;
 	d->http = http_open(d->base, (const struct conf **)&d->conf,
-			    workers_stats, d->workers);
+			    &(struct http_backend){
+				    workers_stats, workers_stuck, d->workers });
 	if (d->http == NULL)
 		fatalx("cannot start HTTP");
 	d->ws = ws_set_new(d->base, (const struct conf **)&d->conf, http_kick,
@@ -531,8 +542,8 @@ mint_token(struct turnpiked *d, const char *room, long ttl)
 static void
 daemon_close(struct turnpiked *d)
 {
-	if (d->watchdog != NULL)
-		event_free(d->watchdog);
+	if (d->beat != NULL)
+		event_free(d->beat);
 	signaling_close(d);
 	turn_close(d);
 	if (d->sig_hup != NULL)
@@ -635,7 +646,7 @@ main(int argc, char *argv[])
 		log_warnx("running as root: set daemon.user");
 	workers_start(d.workers);
 
-	watchdog_open(&d);
+	beat_open(&d);
 	log_info("turnpiked %s ready", PACKAGE_VERSION);
 	notify_ready("serving");
 	if (event_base_dispatch(d.base) == -1)

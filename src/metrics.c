@@ -561,6 +561,11 @@ metrics_workers(struct metrics_buf *b, const struct metrics_workers *w)
 	metrics_by_worker(b, "turnpike_worker_allocations", "gauge",
 			  "TURN allocations alive, by worker", w->allocations,
 			  w->n);
+	metrics_by_worker(
+		b, "turnpike_worker_stuck", "gauge",
+		"1 while a worker's loop has not run for the watchdog's"
+		" limit (its figures are then its last ones)",
+		w->stuck, w->n);
 }
 
 /*

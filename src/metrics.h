@@ -21,6 +21,7 @@ struct metrics_workers {
 	unsigned int n;
 	uint64_t received[CONF_MAX_WORKERS];    /* datagrams and frames */
 	uint64_t allocations[CONF_MAX_WORKERS]; /* alive now */
+	uint64_t stuck[CONF_MAX_WORKERS];       /* 1: its loop does not run */
 };
 
 /* What /metrics shows besides the counters. */

@@ -31,9 +31,10 @@ struct turnpiked {
 	struct policy policy; /* owned; replaced whole on reload */
 
 	struct event *sig_term, *sig_int, *sig_hup;
-	struct event *watchdog;
-	uint64_t watchdog_ms;       /* systemd's WatchdogSec */
-	unsigned int watchdog_late; /* the worker that holds pings back */
+	struct event *beat; /* workers_beat(), and systemd's watchdog */
+	bool watchdog;      /* systemd asked for pings (WatchdogSec) */
+	uint64_t stuck_ms;  /* a worker is stuck after this */
+	unsigned int stuck; /* the first stuck worker, or 0 */
 };
 
 #endif /* TURNPIKE_TURNPIKED_H */

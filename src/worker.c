@@ -8,7 +8,10 @@
  * the relay ports, each behind its own mutex.  The main thread reaches a
  * worker only through worker_call(), which runs a function on the
  * worker's own thread and waits for it: that is how a reload, a /metrics
- * reading and the stop get there, and why nothing else needs a lock.  Not
+ * reading and the stop get there, and why nothing else needs a lock.  A
+ * /metrics reading waits for a worker a bounded time, and not at all for
+ * one known to be stuck (workers_beat()), so that one stuck worker never
+ * stops the main loop, which serves /healthz and signaling.  Not
  * for protocol decisions (server.c, turn.c) or socket I/O (udp.c,
  * stream.c, relay.c).
  */
@@ -48,6 +51,9 @@
 #include "udp.h"
 #include "worker.h"
 
+/* How long a /metrics reading waits for a worker that has not begun it. */
+#define WORKER_READ_MS 500
+
 struct worker;
 typedef void worker_fn(struct worker *w, void *arg);
 
@@ -74,12 +80,19 @@ struct worker {
 	pthread_cond_t done;
 	worker_fn *call;
 	void *call_arg;
+	bool call_taken; /* the worker has begun it: it will finish */
 	bool call_done;
 
 	/* workers_beat(): the main thread posts a beat through wake_fd, and
 	 * the worker answers it the next time its loop runs. */
 	_Atomic uint64_t beat_posted, beat_answered;
 	uint64_t beat_posted_ms; /* the main thread's */
+	bool stuck;              /* the main thread's: a beat is overdue */
+
+	/* The main thread's: the counters and allocations this worker gave
+	 * at its last /metrics reading, shown while it does not answer. */
+	struct stats seen;
+	struct alloc_totals seen_at;
 };
 
 struct worker_pool {
@@ -88,6 +101,7 @@ struct worker_pool {
 	struct stream_total tcp_total, tls_total; /* stream.max_connections */
 	struct alloc_quota *quota;
 	struct relay_ports *ports;
+	unsigned int stuck; /* the main thread's: the first stuck worker */
 	struct worker w[];
 };
 
@@ -127,6 +141,7 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&w->lock);
 	fn = w->call;
 	fn_arg = w->call_arg;
+	w->call_taken = fn != NULL;
 	pthread_mutex_unlock(&w->lock);
 	if (fn == NULL)
 		return;
@@ -146,27 +161,56 @@ worker_wake(struct worker *w)
 }
 
 /*
- * Run fn(w, arg) on w's own thread and return when it has run.  Worker 0
- * and a worker whose thread has not started are the caller's own: fn runs
- * at once.  Only the main thread calls this; fn must not block.
+ * Run fn(w, arg) on w's own thread and return true when it has run.  Worker
+ * 0 and a worker whose thread has not started are the caller's own: fn
+ * runs at once.  With wait_ms not 0, a worker that has not begun fn within
+ * wait_ms never will: false.  Only the main thread calls this; fn must not
+ * block.
  */
-static void
-worker_call(struct worker *w, worker_fn *fn, void *arg)
+static bool
+worker_call_within(struct worker *w, worker_fn *fn, void *arg, uint64_t wait_ms)
 {
+	struct timespec until;
+	bool done;
+
 	if (!w->started) {
 		fn(w, arg);
-		return;
+		return true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(wait_ms / 1000);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&w->lock);
 	w->call = fn;
 	w->call_arg = arg;
+	w->call_taken = false;
 	w->call_done = false;
 	pthread_mutex_unlock(&w->lock);
 	worker_wake(w);
 	pthread_mutex_lock(&w->lock);
-	while (!w->call_done)
-		pthread_cond_wait(&w->done, &w->lock);
+	while (!w->call_done) {
+		if (wait_ms == 0 || w->call_taken) {
+			pthread_cond_wait(&w->done, &w->lock);
+		} else if (pthread_cond_timedwait(&w->done, &w->lock, &until) ==
+				   ETIMEDOUT &&
+			   !w->call_taken && !w->call_done) {
+			w->call = NULL; /* it finds nothing when it wakes */
+			break;
+		}
+	}
+	done = w->call_done;
 	pthread_mutex_unlock(&w->lock);
+	return done;
+}
+
+static void
+worker_call(struct worker *w, worker_fn *fn, void *arg)
+{
+	(void)worker_call_within(w, fn, arg, 0);
 }
 
 static void
@@ -258,6 +302,7 @@ worker_open(struct worker *w, struct event_base *main_base,
 {
 	/* -1: the only listener on its address; else SO_REUSEPORT. */
 	int share = w->pool->n > 1 ? (int)w->id : -1;
+	pthread_condattr_t cattr;
 
 	w->wake_fd = -1;
 	w->base = w->id == 0 ? main_base : event_base_new();
@@ -280,8 +325,11 @@ worker_open(struct worker *w, struct event_base *main_base,
 	if (w->id == 0)
 		return;
 	if (pthread_mutex_init(&w->lock, NULL) != 0 ||
-	    pthread_cond_init(&w->done, NULL) != 0)
+	    pthread_condattr_init(&cattr) != 0 ||
+	    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&w->done, &cattr) != 0)
 		fatalx("worker %u: cannot make its lock", w->id);
+	pthread_condattr_destroy(&cattr);
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd == -1)
 		fatal("worker %u: eventfd", w->id);
@@ -435,28 +483,14 @@ workers_reload(struct worker_pool *pool, const struct conf *conf,
 			 r.pruned);
 }
 
-struct worker_reading {
-	struct stats *sum;
-	struct alloc_totals *at;
-	struct metrics_workers *wk;
-};
-
+/* On w's thread: copy its counters and allocations for a reading. */
 static void
-worker_stats_cb(struct worker *w, void *arg)
+worker_read_cb(struct worker *w, void *arg)
 {
-	struct worker_reading *r = arg;
-	struct alloc_totals t = { 0, 0, 0 };
-
-	stats_add(r->sum, &w->stats);
-	if (w->server.allocs != NULL) {
-		alloc_totals(w->server.allocs, &t);
-		r->at->allocations += t.allocations;
-		r->at->permissions += t.permissions;
-		r->at->channels += t.channels;
-	}
-	r->wk->allocations[w->id] = t.allocations;
-	for (int i = 0; i < STATS_NTRANSPORTS; i++)
-		r->wk->received[w->id] += w->stats.transport[i].rx_packets;
+	w->seen = w->stats;
+	memset(&w->seen_at, 0, sizeof(w->seen_at));
+	if (w->server.allocs != NULL)
+		alloc_totals(w->server.allocs, &w->seen_at);
 }
 
 bool
@@ -464,14 +498,28 @@ workers_stats(void *arg, struct stats *sum, struct alloc_totals *at,
 	      struct metrics_workers *wk)
 {
 	struct worker_pool *pool = arg;
-	struct worker_reading r = { sum, at, wk };
 
 	memset(sum, 0, sizeof(*sum));
 	memset(at, 0, sizeof(*at));
 	memset(wk, 0, sizeof(*wk));
 	wk->n = pool->n;
-	for (unsigned int i = 0; i < pool->n; i++)
-		worker_call(&pool->w[i], worker_stats_cb, &r);
+	for (unsigned int i = 0; i < pool->n; i++) {
+		struct worker *w = &pool->w[i];
+
+		/* A worker that does not answer in time, or is known to be
+		 * stuck, is shown as it was at its last answer. */
+		if (!w->stuck)
+			(void)worker_call_within(w, worker_read_cb, NULL,
+						 WORKER_READ_MS);
+		stats_add(sum, &w->seen);
+		at->allocations += w->seen_at.allocations;
+		at->permissions += w->seen_at.permissions;
+		at->channels += w->seen_at.channels;
+		wk->allocations[i] = w->seen_at.allocations;
+		for (int t = 0; t < STATS_NTRANSPORTS; t++)
+			wk->received[i] += w->seen.transport[t].rx_packets;
+		wk->stuck[i] = w->stuck ? 1 : 0;
+	}
 	return pool->turn;
 }
 
@@ -479,19 +527,20 @@ unsigned int
 workers_beat(struct worker_pool *pool, uint64_t now_ms, uint64_t late_ms,
 	     uint64_t *for_ms)
 {
-	unsigned int late = 0;
-
+	pool->stuck = 0;
 	for (unsigned int i = 1; i < pool->n; i++) {
 		struct worker *w = &pool->w[i];
 		uint64_t posted = atomic_load_explicit(&w->beat_posted,
 						       memory_order_relaxed);
 
+		w->stuck = false;
 		if (!w->started)
 			continue;
 		if (atomic_load_explicit(&w->beat_answered,
 					 memory_order_acquire) != posted) {
-			if (late == 0 && now_ms - w->beat_posted_ms > late_ms) {
-				late = i;
+			w->stuck = now_ms - w->beat_posted_ms > late_ms;
+			if (w->stuck && pool->stuck == 0) {
+				pool->stuck = i;
 				*for_ms = now_ms - w->beat_posted_ms;
 			}
 			continue;
@@ -501,7 +550,17 @@ workers_beat(struct worker_pool *pool, uint64_t now_ms, uint64_t late_ms,
 		w->beat_posted_ms = now_ms;
 		worker_wake(w);
 	}
-	return late;
+	return pool->stuck;
+}
+
+unsigned int
+workers_stuck(void *arg, uint64_t now_ms, uint64_t *for_ms)
+{
+	struct worker_pool *pool = arg;
+
+	if (pool->stuck != 0)
+		*for_ms = now_ms - pool->w[pool->stuck].beat_posted_ms;
+	return pool->stuck;
 }
 
 static void

@@ -64,19 +64,32 @@ void workers_reload(struct worker_pool *pool, const struct conf *conf,
 
 /* For /metrics (an http_stats_fn): the counters of every worker summed,
  * the live allocations, and each worker's share; false when TURN is off.
- * Each worker reads its own counters, on its own thread. */
+ * Each worker reads its own counters, on its own thread; one that is stuck
+ * or does not begin within WORKER_READ_MS (worker.c) counts as it was at
+ * its last reading. */
 bool workers_stats(void *pool, struct stats *sum, struct alloc_totals *at,
 		   struct metrics_workers *wk);
 
+/* Without systemd's watchdog, the main loop beats every WORKERS_BEAT_MS,
+ * and a worker is stuck after WORKERS_STUCK_MS without answering. */
+#define WORKERS_BEAT_MS  1000
+#define WORKERS_STUCK_MS 10000
+
 /*
- * For the watchdog, on the main thread: post a beat to each worker thread
- * that has answered the one before, which it answers when its loop next
- * runs.  Returns the number of the first worker that has left a beat
- * unanswered for more than late_ms, with how long in *for_ms, or 0 when
- * every loop turns.  Worker 0 is the main loop, the caller's own.
+ * On the main thread, every beat: post a beat to each worker thread that
+ * has answered the one before, which it answers when its loop next runs.
+ * A worker that has left one unanswered for more than late_ms is stuck
+ * until it answers: /healthz fails, and /metrics shows it as it last was
+ * without waiting for it.  Returns the number of the first stuck worker,
+ * with how long in *for_ms, or 0 when every loop turns.  Worker 0 is the
+ * main loop, the caller's own.
  */
 unsigned int workers_beat(struct worker_pool *pool, uint64_t now_ms,
 			  uint64_t late_ms, uint64_t *for_ms);
+
+/* For /healthz (an http_health_fn): the first stuck worker at the last
+ * beat, with for how long by now_ms in *for_ms, or 0. */
+unsigned int workers_stuck(void *pool, uint64_t now_ms, uint64_t *for_ms);
 
 /* Stop the threads, then close every allocation, relay and listener. */
 void workers_close(struct worker_pool *pool);

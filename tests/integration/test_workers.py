@@ -102,18 +102,23 @@ class WorkersDaemon(tp.Daemon):
             "http": {"listen": ["127.0.0.1:%d" % self.http_port]}})
 
 
-def metrics(d):
-    """/metrics of d as {(name, ((label, value), ...)): value}."""
+def http_get(d, path):
+    """(status, body) of GET path on d's HTTP listener."""
     conn = http.client.HTTPConnection("127.0.0.1", d.http_port,
                                       timeout=tp.timeout(5))
     try:
-        conn.request("GET", "/metrics")
+        conn.request("GET", path)
         resp = conn.getresponse()
-        body = resp.read().decode("utf-8")
+        return resp.status, resp.read().decode("utf-8")
     finally:
         conn.close()
-    if resp.status != 200:
-        raise AssertionError("/metrics: status %d" % resp.status)
+
+
+def metrics(d):
+    """/metrics of d as {(name, ((label, value), ...)): value}."""
+    status, body = http_get(d, "/metrics")
+    if status != 200:
+        raise AssertionError("/metrics: status %d" % status)
     out = {}
     for line in body.splitlines():
         if not line or line.startswith("#"):
@@ -777,15 +782,42 @@ class Reload(WorkersCase):
                                                 password="carol-pw"))
 
 
-LATE_LINE = (r"^watchdog: worker 1 has not run for \d+ ms; not telling "
-             r"systemd all is well$")
-AGAIN_LINE = r"^watchdog: worker 1 runs again$"
+LATE_LINE = (r"^worker 1 has not run for \d+ ms; /healthz fails, and "
+             r"systemd is not told all is well$")
+LATE_LINE_NO_SYSTEMD = r"^worker 1 has not run for \d+ ms; /healthz fails$"
+AGAIN_LINE = r"^worker 1 runs again$"
 
 
 class Watchdog(WorkersCase):
-    """systemd's watchdog is told all is well only while every worker's
-    loop turns: one thread of the daemon is stopped alone (ptrace), as a
-    worker stuck in a loop would be."""
+    """Every worker's loop must turn: one thread of the daemon is stopped
+    alone (ptrace), as a worker stuck in a loop would be.  systemd's
+    watchdog is then not told all is well, /healthz fails, and /metrics
+    still answers, showing the stuck worker as it last was."""
+
+    def assert_stuck_shown(self, d, alloc_by_worker):
+        """While worker 1 is stuck: /healthz 503 naming it, and /metrics
+        answers with turnpike_worker_stuck 1 for it and its last
+        figures."""
+        status, body = http_get(d, "/healthz")
+        self.assertEqual(status, 503, body)
+        self.assertRegex(body, r"^worker 1 has not run for \d+ ms\n$")
+        m = metrics(d)
+        self.assertEqual(by_worker(m, "turnpike_worker_stuck"), [0, 1])
+        self.assertEqual(by_worker(m, "turnpike_worker_allocations"),
+                         alloc_by_worker)
+
+    def assert_runs_again(self, d):
+        status, body = http_get(d, "/healthz")
+        self.assertEqual((status, body), (200, "ok\n"))
+        self.assertEqual(by_worker(metrics(d), "turnpike_worker_stuck"),
+                         [0, 0])
+        self.assert_serving(daemon=d)
+
+    def one_on_each(self, d):
+        """An allocation on each worker; their counts by worker."""
+        self.spread(d, lambda cs: self.per_worker(cs, 1),
+                    lambda i: self.allocated_on(d))
+        return by_worker(metrics(d), "turnpike_worker_allocations")
 
     @tp.skip_if_wrapped("the daemon's threads are stopped with ptrace, "
                         "which the wrapper holds")
@@ -821,6 +853,7 @@ class Watchdog(WorkersCase):
                                    "WATCHDOG_USEC": str(usec)})
         self.wait_for(lambda: tasks(d.pid) == 2, 2, "2 threads")
         self.assertGreater(pings(tp.timeout(2)), 0, "no WATCHDOG=1")
+        alloc_by_worker = self.one_on_each(d)
         mark = d.mark()
         with thread_stopped(self, d.pid, "worker 1"):
             d.wait_log(LATE_LINE, since=mark, timeout_s=2, level="warning")
@@ -829,19 +862,42 @@ class Watchdog(WorkersCase):
             self.assertEqual(pings(usec / 1e6) + pings(0), 0,
                              "WATCHDOG=1 with worker 1 stopped")
             # The main loop still serves HTTP; the warning is said once.
-            conn = http.client.HTTPConnection(
-                "127.0.0.1", d.http_port, timeout=tp.timeout(5))
-            try:
-                conn.request("GET", "/healthz")
-                self.assertEqual(conn.getresponse().status, 200)
-            finally:
-                conn.close()
+            self.assert_stuck_shown(d, alloc_by_worker)
             self.assertEqual(len(d.find_log(LATE_LINE, mark)), 1)
         d.wait_log(AGAIN_LINE, since=mark, timeout_s=2, level="info")
         self.assertGreater(pings(tp.timeout(2)), 0,
                            "no WATCHDOG=1 after worker 1 runs again")
         self.assertEqual(len(d.find_log(LATE_LINE, mark)), 1)
-        self.assert_serving(daemon=d)
+        self.assert_runs_again(d)
+
+    @tp.skip_if_wrapped("the daemon's threads are stopped with ptrace, "
+                        "which the wrapper holds")
+    def test_stuck_worker_without_systemd(self):
+        """Without systemd's watchdog a worker is stuck after 10 s
+        (WORKERS_STUCK_MS).  Before that, /metrics waits for it only
+        briefly (WORKER_READ_MS, 0.5 s) and still shows it as it was."""
+        d = self.start_daemon(workers_conf(2),
+                              [LATE_LINE_NO_SYSTEMD, AGAIN_LINE])
+        self.wait_for(lambda: tasks(d.pid) == 2, 2, "2 threads")
+        alloc_by_worker = self.one_on_each(d)
+        mark = d.mark()
+        with thread_stopped(self, d.pid, "worker 1"):
+            started = time.monotonic()
+            m = metrics(d)
+            self.assertLess(time.monotonic() - started, tp.timeout(3),
+                            "/metrics waited for the stopped worker")
+            self.assertEqual(by_worker(m, "turnpike_worker_allocations"),
+                             alloc_by_worker)
+            if time.monotonic() - started < 9:
+                self.assertEqual(http_get(d, "/healthz"), (200, "ok\n"))
+            d.wait_log(LATE_LINE_NO_SYSTEMD, since=mark, timeout_s=15,
+                       level="warning")
+            self.assertGreaterEqual(time.monotonic() - started, 9.5)
+            self.assert_stuck_shown(d, alloc_by_worker)
+            self.assertEqual(len(d.find_log(LATE_LINE_NO_SYSTEMD, mark)),
+                             1)
+        d.wait_log(AGAIN_LINE, since=mark, timeout_s=3, level="info")
+        self.assert_runs_again(d)
 
 
 class Config(WorkersCase):
