@@ -43,6 +43,7 @@
 #define WS_PING_SECONDS        20
 #define WS_MAX_MISSED_PONGS    2
 #define WS_CLOSE_GRACE_SECONDS 5
+#define WS_MAX_HEADER          14 /* RFC 6455 section 5.2, with a mask */
 
 struct ws_set;
 
@@ -58,6 +59,8 @@ struct ws_conn {
 	struct sig_peer *peer;
 	char *extra; /* bytes MHD read past the handshake, served first */
 	size_t extra_len, extra_off;
+	uint8_t head[WS_MAX_HEADER]; /* a frame header not yet sent */
+	size_t head_len;
 	unsigned int missed_pongs;
 	bool drop;           /* end now, without a close handshake */
 	bool close_queued;   /* a close frame is queued; end after grace */
@@ -192,17 +195,45 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	return -1;
 }
 
+/*
+ * wslay hands a frame's header and then its payload, each in a call of
+ * its own; the header is kept and goes with the payload in one
+ * sendmsg(), one system call per frame rather than two.  A header said
+ * sent is always followed by its payload's call (wslay_frame_send makes
+ * it at once), which sends the header first whatever becomes of it.
+ */
 static ssize_t
 ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	   int flags, void *arg)
 {
 	struct ws_conn *c = arg;
+	struct iovec iov[2];
+	struct msghdr mh = { .msg_iov = iov };
 	ssize_t n;
 
-	n = send(c->fd, data, len,
-		 MSG_NOSIGNAL | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
-	if (n >= 0)
+	if ((flags & WSLAY_MSG_MORE) && c->head_len == 0 &&
+	    len <= sizeof(c->head)) {
+		memcpy(c->head, data, len);
+		c->head_len = len;
+		return (ssize_t)len;
+	}
+	if (c->head_len > 0)
+		iov[mh.msg_iovlen++] = (struct iovec){ .iov_base = c->head,
+						       .iov_len = c->head_len };
+	iov[mh.msg_iovlen++] =
+		(struct iovec){ .iov_base = (void *)data, .iov_len = len };
+	n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	if (n >= 0 && (size_t)n > c->head_len) {
+		n -= (ssize_t)c->head_len;
+		c->head_len = 0;
 		return n;
+	}
+	if (n >= 0) {
+		/* The header, or part of it, went: the payload waits. */
+		memmove(c->head, c->head + n, c->head_len - (size_t)n);
+		c->head_len -= (size_t)n;
+		errno = EAGAIN;
+	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 	else
