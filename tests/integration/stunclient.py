@@ -293,11 +293,32 @@ def sockaddr_family(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+# (host, port) of every socket udp_socket() has given this process.  A
+# daemon keeps a TURN allocation for its 5-tuple after the client that
+# made it has gone, and the kernel hands out ephemeral ports at random:
+# among the few dozen clients of one test class, a later client on an
+# earlier one's port would meet that allocation (437, Allocation
+# Mismatch) a few times in a hundred runs.
+_ports_given = set()
+
+
 def udp_socket(host):
-    """A UDP socket bound to an ephemeral port on host."""
-    s = socket.socket(sockaddr_family(host), socket.SOCK_DGRAM)
-    s.bind((host, 0))
-    return s
+    """A UDP socket bound to an ephemeral port on host that this process
+    has not had before."""
+    refused = []
+    try:
+        for _ in range(100):
+            s = socket.socket(sockaddr_family(host), socket.SOCK_DGRAM)
+            s.bind((host, 0))
+            key = (host, s.getsockname()[1])
+            if key not in _ports_given:
+                _ports_given.add(key)
+                return s
+            refused.append(s)  # held, so that the next bind differs
+        raise OSError("no UDP port on %s not had before" % host)
+    finally:
+        for s in refused:
+            s.close()
 
 
 def recv_datagram(sock, timeout):

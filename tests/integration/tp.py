@@ -214,16 +214,25 @@ def below_ephemeral():
                             max(RELAY_PORTS[1] + 2, low - 2))
 
 
+_low_ports_given = set()
+
+
 def low_udp_socket(host="127.0.0.1"):
-    """A UDP socket on host bound to a port below_ephemeral()."""
+    """A UDP socket on host bound to a port below_ephemeral(), never one
+    this process has had before (see stunclient.udp_socket)."""
     for _ in range(200):
+        port = below_ephemeral()
+        if (host, port) in _low_ports_given:
+            continue
         s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                           socket.SOCK_DGRAM)
         try:
-            s.bind((host, below_ephemeral()))
-            return s
+            s.bind((host, port))
         except OSError:
             s.close()
+            continue
+        _low_ports_given.add((host, port))
+        return s
     raise HarnessError("no free UDP port below the ephemeral range")
 
 
