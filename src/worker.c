@@ -170,19 +170,15 @@ worker_wake(struct worker *w)
 static bool
 worker_call_within(struct worker *w, worker_fn *fn, void *arg, uint64_t wait_ms)
 {
-	struct timespec until;
+	uint64_t until_ms = clock_mono_ms() + wait_ms;
+	/* w->done waits on CLOCK_MONOTONIC, the clock of clock_mono_ms(). */
+	struct timespec until = { (time_t)(until_ms / 1000),
+				  (long)(until_ms % 1000) * 1000000L };
 	bool done;
 
 	if (!w->started) {
 		fn(w, arg);
 		return true;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += (time_t)(wait_ms / 1000);
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&w->lock);
 	w->call = fn;
